@@ -1,0 +1,142 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
+
+import { LOG_LEVELS, type LogLevelName } from './ipam-config.js';
+
+/*
+ * Small pure parsers behind the env DTO's validators. Each returns `undefined` for an invalid
+ * value so the DTO decorators and the final config builder share one definition of "valid".
+ */
+
+/** sun_path is 108 bytes on Linux, one of which is the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Splits a comma-separated list, trimming items and dropping empty ones (`a, ,b,` → [a, b]). */
+export function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** Strict decimal integer: no sign, exponent, hex, fraction or surrounding blanks; else NaN. */
+export function toStrictInt(text: string): number {
+  return /^\d+$/.test(text) ? Number(text) : Number.NaN;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+export function parseBoolean(text: string): boolean | undefined {
+  const word = text.toLowerCase();
+  if (TRUE_WORDS.has(word)) {
+    return true;
+  }
+  return FALSE_WORDS.has(word) ? false : undefined;
+}
+
+/** `0`–`3` or a level name (case-insensitive, `warning` meaning `warn`). */
+export function parseLogLevel(text: string): LogLevelName | undefined {
+  if (/^[0-3]$/.test(text)) {
+    return LOG_LEVELS[Number(text)];
+  }
+  const word = text.toLowerCase();
+  if (word === 'warning') {
+    return 'warn';
+  }
+  return LOG_LEVELS.find((level) => level === word);
+}
+
+/**
+ * A DNS name / IPv4 address as written in a URL or listen address. Underscores are allowed
+ * because Docker container and compose service names (which resolve on Docker networks) use them.
+ */
+export function isHostName(text: string): boolean {
+  if (!/^[\w-]+(?:\.[\w-]+)*$/.test(text)) {
+    return false;
+  }
+  // Something that looks like a dotted number must be a real four-part IPv4 address.
+  return !/^[\d.]+$/.test(text) || ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
+export interface HostPort {
+  /** Host without IPv6 brackets. */
+  host: string;
+  port: number | undefined;
+}
+
+/** `host[:port]` or `[ipv6][:port]` with a port 1–65535 (the port is optional here). */
+export function parseHostPort(text: string): HostPort | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text);
+  if (match === null) {
+    return undefined;
+  }
+  const [, ipv6, name, portText] = match;
+  const host = ipv6 ?? name ?? '';
+  if (ipv6 === undefined ? !isHostName(host) : !ipaddr.IPv6.isValid(host)) {
+    return undefined;
+  }
+  if (portText === undefined) {
+    return { host, port: undefined };
+  }
+  const port = Number(portText);
+  return port >= 1 && port <= 65_535 ? { host, port } : undefined;
+}
+
+/** Like {@link parseHostPort} but the port is required. */
+export function parseListenAddress(text: string): { host: string; port: number } | undefined {
+  const parsed = parseHostPort(text);
+  return parsed?.port === undefined ? undefined : { host: parsed.host, port: parsed.port };
+}
+
+/**
+ * One etcd endpoint: `http(s)://host[:port]` with at most a bare trailing `/` (dropped in the
+ * result). Paths, queries, fragments and `user:pass@` are rejected: the etcd client would
+ * ignore or mangle them, and credentials belong in ETCD_USERNAME/ETCD_PASSWORD.
+ */
+export function parseEtcdEndpoint(text: string): string | undefined {
+  const match = /^(https?):\/\/([^/?#@]+)\/?$/.exec(text);
+  if (match === null || parseHostPort(match[2] ?? '') === undefined) {
+    return undefined;
+  }
+  return `${match[1]}://${match[2]}`;
+}
+
+/** `unix:///abs/path`, or `tcp|http|https://host:port` (port required, no path). */
+export function isDockerHost(text: string): boolean {
+  const unix = /^unix:\/\/(\/.*[^/])$/.exec(text);
+  if (unix !== null) {
+    return true;
+  }
+  const network = /^(?:tcp|https?):\/\/([^/?#@]+)\/?$/.exec(text);
+  return network !== null && parseListenAddress(network[1] ?? '') !== undefined;
+}
+
+/**
+ * Returns the driver name for a socket path, or undefined when the path is not absolute, its
+ * file name is not `<name>.sock`, or it exceeds the unix socket path limit (bind() would fail
+ * late with a confusing ENAMETOOLONG/EINVAL otherwise).
+ */
+export function driverNameOfSocket(path: string): string | undefined {
+  if (!path.startsWith('/') || Buffer.byteLength(path, 'utf8') > MAX_SOCKET_PATH_BYTES) {
+    return undefined;
+  }
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  const name = fileName.slice(0, -'.sock'.length);
+  return fileName.endsWith('.sock') && name !== '' ? name : undefined;
+}
+
+/** True for an existing regular file this process may read (directories do not count). */
+export function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Hides `user:pass@` in URL-like values before they are echoed in an error message. */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\/\/[^/@]*@/g, '//***@');
+}

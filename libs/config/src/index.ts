@@ -1,0 +1,4 @@
+export { ConfigError } from './config-error.js';
+export { IPAM_CONFIG, type IpamConfig, type LogLevelName } from './ipam-config.js';
+export { IpamConfigModule } from './ipam-config.module.js';
+export { loadConfig, redactedConfig } from './load-config.js';

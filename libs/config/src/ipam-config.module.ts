@@ -1,0 +1,41 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, registerAs } from '@nestjs/config';
+
+import { IPAM_CONFIG } from './ipam-config.js';
+import { loadConfig } from './load-config.js';
+
+/**
+ * Global module holding the validated {@link IpamConfig}: inject it with
+ * `@Inject(IPAM_CONFIG)`, or read it as `configService.get('ipam')` through @nestjs/config.
+ */
+@Global()
+@Module({})
+export class IpamConfigModule {
+  /**
+   * Validates the environment right away (not lazily in a provider factory), so a bad
+   * environment throws one {@link ConfigError} before Nest starts building anything.
+   *
+   * @param env the variables to use; defaults to `process.env`. This default is the only
+   *   place in the code base that reads `process.env`; everything else gets the typed config.
+   */
+  static forRoot(env: Readonly<Record<string, string | undefined>> = process.env): DynamicModule {
+    const config = loadConfig(env);
+    return {
+      module: IpamConfigModule,
+      global: true,
+      imports: [
+        ConfigModule.forRoot({
+          ignoreEnvFile: true,
+          isGlobal: true,
+          load: [registerAs('ipam', () => config)],
+          // Keep raw variables out of ConfigService: `get('SOME_VAR')` must not become a
+          // back door around the validated config (nor copy process.env at all).
+          validatePredefined: false,
+          skipProcessEnv: true,
+        }),
+      ],
+      providers: [{ provide: IPAM_CONFIG, useValue: config }],
+      exports: [IPAM_CONFIG],
+    };
+  }
+}

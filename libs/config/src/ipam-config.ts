@@ -1,0 +1,39 @@
+/** Log level names, in increasing severity. The numeric LOG_LEVEL values 0–3 index this list. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/**
+ * The validated configuration of one kontena-ipam process, built once at boot from the
+ * environment by {@link loadConfig}. Instances are deeply frozen: copy before changing anything.
+ */
+export interface IpamConfig {
+  /** Owner tag of this host (NODE_ID, default `os.hostname()`); used as an etcd key segment. */
+  nodeId: string;
+  etcd: {
+    /** Normalised `http(s)://host[:port]` URLs, in the order given. Never empty. */
+    endpoints: string[];
+    /** Key prefix starting with `/`, without a trailing `/`. */
+    prefix: string;
+    waitTimeoutSeconds: number;
+    /** Present when any TLS file is set; then every endpoint is https://. */
+    tls?: { caFile?: string; certFile?: string; keyFile?: string };
+    /** Present when both ETCD_USERNAME and ETCD_PASSWORD are set. */
+    auth?: { username: string; password: string };
+  };
+  logLevel: LogLevelName;
+  /** Canonical IPv4 CIDR without host bits, e.g. `10.80.0.0/12`. */
+  supernet: string;
+  /** Prefix length of the subnets carved from the supernet; at least the supernet's. */
+  subnetLength: number;
+  socketPath: string;
+  /** Docker plugin/driver name: the socket file name without `.sock`. */
+  driverName: string;
+  avoidHostRoutes: boolean;
+  /** Where the health endpoint listens; `host` has no brackets (ready for `server.listen`). */
+  health: { host: string; port: number };
+  dockerHost: string;
+}
+
+/** DI token under which {@link IpamConfigModule} provides the {@link IpamConfig}. */
+export const IPAM_CONFIG = 'IPAM_CONFIG';

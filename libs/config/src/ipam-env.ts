@@ -1,0 +1,303 @@
+import { Transform } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  type ValidationArguments,
+} from 'class-validator';
+
+import { parseIpv4Cidr } from './cidr.js';
+import {
+  driverNameOfSocket,
+  isDockerHost,
+  isReadableFile,
+  parseBoolean,
+  parseEtcdEndpoint,
+  parseListenAddress,
+  parseLogLevel,
+  splitList,
+  toStrictInt,
+} from './env-rules.js';
+import { LOG_LEVELS, type LogLevelName } from './ipam-config.js';
+
+/** Largest supernet / subnet prefix length: a /31 or /32 leaves no room for usable hosts. */
+export const MAX_PREFIX_LENGTH = 30;
+/** Smallest subnet prefix length, whatever the supernet. */
+export const MIN_SUBNET_LENGTH = 8;
+
+/**
+ * Every variable this lib reads, in the order problems are reported (the README table order).
+ * Anything else in the environment is ignored.
+ */
+export const ENV_NAMES = [
+  'NODE_ID',
+  'ETCD_ENDPOINT',
+  'ETCD_PREFIX',
+  'ETCD_WAIT_TIMEOUT',
+  'ETCD_CA_FILE',
+  'ETCD_CERT_FILE',
+  'ETCD_KEY_FILE',
+  'ETCD_USERNAME',
+  'ETCD_PASSWORD',
+  'LOG_LEVEL',
+  'KONTENA_IPAM_SUPERNET',
+  'KONTENA_IPAM_SUBNET_LENGTH',
+  'KONTENA_IPAM_SOCKET',
+  'KONTENA_IPAM_AVOID_HOST_ROUTES',
+  'KONTENA_IPAM_HEALTH_LISTEN',
+  'DOCKER_HOST',
+] as const;
+
+export type EnvName = (typeof ENV_NAMES)[number];
+
+/** Variables whose value must never be echoed. */
+export const SECRET_ENV_NAMES: ReadonlySet<EnvName> = new Set<EnvName>(['ETCD_PASSWORD']);
+
+/** Defaults for unset variables; NODE_ID's (the host name) is supplied by the caller. */
+export const ENV_DEFAULTS: Readonly<Partial<Record<EnvName, string>>> = {
+  ETCD_ENDPOINT: 'http://localhost:2379',
+  ETCD_PREFIX: '/kontena/ipam',
+  ETCD_WAIT_TIMEOUT: '60',
+  LOG_LEVEL: '1',
+  KONTENA_IPAM_SUPERNET: '10.80.0.0/12',
+  KONTENA_IPAM_SUBNET_LENGTH: '24',
+  KONTENA_IPAM_SOCKET: '/run/docker/plugins/kontena-ipam.sock',
+  KONTENA_IPAM_AVOID_HOST_ROUTES: 'true',
+  KONTENA_IPAM_HEALTH_LISTEN: '127.0.0.1:2275',
+  DOCKER_HOST: 'unix:///var/run/docker.sock',
+};
+
+const TLS_FILE_NAMES = ['ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE'] as const;
+
+/**
+ * Builds a property decorator from a predicate. The predicate sees the whole (transformed)
+ * env object, which is how the cross-field rules live next to the single-field ones.
+ */
+function Check(
+  name: string,
+  isValid: (value: unknown, env: IpamEnv) => boolean,
+  expected: string | ((value: unknown, env: IpamEnv) => string),
+): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName: String(propertyKey),
+      validator: {
+        validate: (value: unknown, args?: ValidationArguments) => isValid(value, envOf(args)),
+        defaultMessage: (args?: ValidationArguments) =>
+          typeof expected === 'string' ? expected : expected(args?.value, envOf(args)),
+      },
+    });
+  };
+}
+
+function envOf(args: ValidationArguments | undefined): IpamEnv {
+  const object = args?.object;
+  if (!(object instanceof IpamEnv)) {
+    throw new TypeError('IpamEnv validators only validate IpamEnv instances');
+  }
+  return object;
+}
+
+/** Transforms a string value, leaving anything else (never expected from an env) untouched. */
+function TransformString(fn: (text: string) => unknown): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? fn(value) : value,
+  );
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+const endpointOf = (item: unknown): string | undefined =>
+  isString(item) ? parseEtcdEndpoint(item) : undefined;
+
+/** The value must be set (or the other variable unset): for settings that come as a pair. */
+function SetTogetherWith(other: keyof IpamEnv): PropertyDecorator {
+  return Check(
+    `setTogetherWith${other}`,
+    (value, env) => value !== undefined || env[other] === undefined,
+    `must be set together with ${other}`,
+  );
+}
+
+/** Optional file setting: when set it must be readable now, not at the first TLS handshake. */
+function ReadableFile(): PropertyDecorator {
+  return Check(
+    'readableFile',
+    (value) => value === undefined || (isString(value) && isReadableFile(value)),
+    'must be a readable file',
+  );
+}
+
+function supernetPrefixLength(env: IpamEnv): number | undefined {
+  const parsed = isString(env.KONTENA_IPAM_SUPERNET)
+    ? parseIpv4Cidr(env.KONTENA_IPAM_SUPERNET)
+    : undefined;
+  return parsed?.ok === true && parsed.prefixLength <= MAX_PREFIX_LENGTH
+    ? parsed.prefixLength
+    : undefined;
+}
+
+function minSubnetLength(env: IpamEnv): number {
+  return Math.max(MIN_SUBNET_LENGTH, supernetPrefixLength(env) ?? 0);
+}
+
+function supernetExpectation(value: unknown): string {
+  const parsed = isString(value) ? parseIpv4Cidr(value) : undefined;
+  if (parsed?.ok === false && parsed.reason === 'ipv6') {
+    return 'IPv6 is not supported yet; must be an IPv4 network such as 10.80.0.0/12';
+  }
+  if (parsed?.ok === true && parsed.prefixLength <= MAX_PREFIX_LENGTH) {
+    return `must not have host bits set (did you mean ${parsed.network}/${parsed.prefixLength}?)`;
+  }
+  return `must be an IPv4 network in CIDR notation with a prefix length from 0 to ${MAX_PREFIX_LENGTH}, e.g. 10.80.0.0/12`;
+}
+
+const NODE_ID_EXPECTED =
+  "must be 1 to 128 characters without '/', whitespace or control characters";
+const WAIT_TIMEOUT_EXPECTED = 'must be an integer from 1 to 3600 (seconds)';
+
+const ENDPOINTS_EXPECTED =
+  'must be comma-separated http:// or https:// URLs with a host and optional port, without path, query or credentials';
+
+/**
+ * The environment as class-validator sees it: one property per variable, named like the
+ * variable so validation errors map straight back to it. `plainToInstance` turns the raw
+ * strings (defaults already applied, unset = absent) into the declared types; a value that
+ * cannot be converted is left as the raw string so the type checks below reject it. The
+ * declared types therefore only hold after `validateSync` reported no error.
+ */
+export class IpamEnv {
+  /** Used as an etcd key segment, hence no `/`; whitespace/control chars would corrupt logs. */
+  @IsNotEmpty({ message: NODE_ID_EXPECTED })
+  @MaxLength(128, { message: NODE_ID_EXPECTED })
+  @Matches(/^[^/\s\p{Cc}]*$/u, { message: NODE_ID_EXPECTED })
+  NODE_ID: string;
+
+  // class-validator reports a property's messages bottom-up: the shape checks come first.
+  @TransformString(splitList)
+  @Check(
+    'httpsWithTls',
+    (value, env) =>
+      !TLS_FILE_NAMES.some((name) => env[name] !== undefined) ||
+      !Array.isArray(value) ||
+      value.every((item) => endpointOf(item)?.startsWith('https://') !== false),
+    'every endpoint must use https:// when ETCD_CA_FILE, ETCD_CERT_FILE or ETCD_KEY_FILE is set',
+  )
+  @ArrayNotEmpty({ message: ENDPOINTS_EXPECTED })
+  @Check(
+    'etcdEndpoints',
+    (value) => Array.isArray(value) && value.every((item) => endpointOf(item) !== undefined),
+    (value) => {
+      const items: unknown[] = Array.isArray(value) ? value : [];
+      const bad = items.findIndex((item) => endpointOf(item) === undefined);
+      return items.length > 1
+        ? `${ENDPOINTS_EXPECTED} (item ${bad + 1} is not)`
+        : ENDPOINTS_EXPECTED;
+    },
+  )
+  ETCD_ENDPOINT: string[];
+
+  /** Trailing slashes are dropped so callers can always join with `${prefix}/…`. */
+  @TransformString((text) => text.replace(/\/+$/, ''))
+  @Matches(/^\/[^\s\p{Cc}]+$/u, {
+    message: 'must be a key prefix of / and a name (e.g. /kontena/ipam), without whitespace',
+  })
+  ETCD_PREFIX: string;
+
+  @TransformString(toStrictInt)
+  @IsInt({ message: WAIT_TIMEOUT_EXPECTED })
+  @Min(1, { message: WAIT_TIMEOUT_EXPECTED })
+  @Max(3600, { message: WAIT_TIMEOUT_EXPECTED })
+  ETCD_WAIT_TIMEOUT: number;
+
+  @ReadableFile()
+  ETCD_CA_FILE?: string;
+
+  @ReadableFile()
+  @SetTogetherWith('ETCD_KEY_FILE')
+  ETCD_CERT_FILE?: string;
+
+  @ReadableFile()
+  @SetTogetherWith('ETCD_CERT_FILE')
+  ETCD_KEY_FILE?: string;
+
+  @SetTogetherWith('ETCD_PASSWORD')
+  ETCD_USERNAME?: string;
+
+  /** Secret: never echoed (see SECRET_ENV_NAMES). */
+  @SetTogetherWith('ETCD_USERNAME')
+  ETCD_PASSWORD?: string;
+
+  @TransformString((text) => parseLogLevel(text) ?? text)
+  @IsIn([...LOG_LEVELS], {
+    message:
+      'must be 0 (debug), 1 (info), 2 (warn), 3 (error) or one of debug, info, warn, warning, error',
+  })
+  LOG_LEVEL: LogLevelName;
+
+  @Check(
+    'ipv4Supernet',
+    (value) => {
+      const parsed = isString(value) ? parseIpv4Cidr(value) : undefined;
+      return (
+        parsed?.ok === true &&
+        parsed.prefixLength <= MAX_PREFIX_LENGTH &&
+        parsed.address === parsed.network
+      );
+    },
+    supernetExpectation,
+  )
+  KONTENA_IPAM_SUPERNET: string;
+
+  /** Cross-field: subnets are carved out of the supernet, so they cannot be larger than it. */
+  @TransformString(toStrictInt)
+  @Check(
+    'subnetLength',
+    (value, env) =>
+      typeof value === 'number' &&
+      Number.isInteger(value) &&
+      value >= minSubnetLength(env) &&
+      value <= MAX_PREFIX_LENGTH,
+    (_value, env) => {
+      const min = minSubnetLength(env);
+      return min > MIN_SUBNET_LENGTH
+        ? `must be an integer from ${min} to ${MAX_PREFIX_LENGTH} (at least the supernet's prefix length)`
+        : `must be an integer from ${min} to ${MAX_PREFIX_LENGTH}`;
+    },
+  )
+  KONTENA_IPAM_SUBNET_LENGTH: number;
+
+  @Check(
+    'socketPath',
+    (value) => isString(value) && driverNameOfSocket(value) !== undefined,
+    'must be an absolute path to a <name>.sock file, at most 107 bytes long (unix socket limit)',
+  )
+  KONTENA_IPAM_SOCKET: string;
+
+  @TransformString((text) => parseBoolean(text) ?? text)
+  @IsBoolean({ message: 'must be a boolean: true/false, 1/0, yes/no or on/off' })
+  KONTENA_IPAM_AVOID_HOST_ROUTES: boolean;
+
+  @Check(
+    'listenAddress',
+    (value) => isString(value) && parseListenAddress(value) !== undefined,
+    'must be host:port or [ipv6]:port with a port from 1 to 65535',
+  )
+  KONTENA_IPAM_HEALTH_LISTEN: string;
+
+  @Check(
+    'dockerHost',
+    (value) => isString(value) && isDockerHost(value),
+    'must be unix:///absolute/path, tcp://host:port, http://host:port or https://host:port',
+  )
+  DOCKER_HOST: string;
+}
