@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { Prefix, firstFreeSubnet } from '#app/net';
+import {
+  EtcdStore,
+  InvalidRequest,
+  PoolMismatch,
+  StoreUnavailable,
+  SubnetConflict,
+  SupernetExhausted,
+  type Deadline,
+  type PoolRecord,
+  type StoredPool,
+} from '#app/store';
+import { HOST_ROUTES, type HostRoutes } from './host-routes.js';
+import { NETWORK_OPTION, type PoolReply, type PoolRequest } from './types.js';
+import { GATEWAY_DATA_KEY, parseIPv4Prefix, validatePoolId } from './validation.js';
+
+/** Generated ids of pools without `Options.network`: private to one Docker network. */
+export const LOCAL_POOL_PREFIX = 'local-';
+
+/**
+ * Pool policy (spec 1.3): shared pools by `network` name, static or dynamic subnets, and
+ * per-node reference-counted membership. All correctness comes from EtcdStore's transactions;
+ * this class chooses what to ask for and retries when a compare fails because of a concurrent
+ * write, until the request's deadline.
+ */
+@Injectable()
+export class PoolAllocator {
+  private readonly log = new Logger('PoolAllocator');
+
+  constructor(
+    private readonly store: EtcdStore,
+    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
+    @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
+  ) {}
+
+  async requestPool(req: PoolRequest): Promise<PoolReply> {
+    const wanted = parsePoolRequest(req);
+    const deadline = this.store.deadline();
+    const nonce = EtcdStore.nonce();
+    const id = wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`;
+
+    for (let attempt = 0; ; attempt++) {
+      checkDeadline(deadline, `pool ${id}`);
+      if (wanted.network !== undefined) {
+        const { pool, member } = await this.store.getPoolAndMember(
+          id,
+          this.config.nodeId,
+          deadline,
+        );
+        if (pool) {
+          const reply = replyFor(pool);
+          verifySameShape(pool, wanted.subnet, wanted.iprange);
+          const joined = await this.store.joinPool(
+            pool,
+            this.config.nodeId,
+            member,
+            nonce,
+            deadline,
+          );
+          if (joined.kind === 'joined') {
+            this.log.log(
+              `joined pool ${id} (${reply.pool}) on node ${this.config.nodeId}, references ${joined.refs}`,
+            );
+            return reply;
+          }
+          continue; // pool vanished or our membership changed under us: read again
+        }
+      }
+
+      const { subnets, revision } = await this.store.listSubnets(deadline);
+      const reserved = subnets.flatMap((s) => {
+        const p = Prefix.tryParse(s.record.address);
+        return p ? [p] : [];
+      });
+      let subnet: Prefix;
+      if (wanted.subnet) {
+        const clash = reserved.find((r) => r.overlaps(wanted.subnet!));
+        if (clash) {
+          throw new SubnetConflict(wanted.subnet.toString(), clash.toString());
+        }
+        subnet = wanted.subnet;
+      } else {
+        subnet = await this.chooseDynamicSubnet(reserved);
+      }
+      const gateway = subnet.firstHost()!;
+      const record: PoolRecord = {
+        subnet: subnet.toString(),
+        gateway: `${gateway.toString()}/${subnet.length}`,
+        ...(wanted.iprange ? { iprange: wanted.iprange.toString() } : {}),
+      };
+      const result = await this.store.createPool(
+        {
+          id,
+          record,
+          network: subnet.network().toString(),
+          gatewayIp: gateway.toString(),
+          node: this.config.nodeId,
+        },
+        revision,
+        nonce,
+        deadline,
+      );
+      if (result.kind === 'created') {
+        this.log.log(
+          `created pool ${id} with subnet ${record.subnet}` +
+            `${record.iprange ? ` range ${record.iprange}` : ''} gateway ${gateway.toString()} on node ${this.config.nodeId}`,
+        );
+        return replyFor(result.pool);
+      }
+      if (result.kind === 'exists') {
+        // Created by another node at the same instant: join it on the next round.
+        continue;
+      }
+      // Another subnet was written since our read. A static subnet is re-checked against the
+      // new list (a real overlap becomes a 400); a dynamic one moves on to the next free subnet.
+      this.log.debug(
+        `subnets changed while creating pool ${id} (attempt ${attempt + 1}); retrying`,
+      );
+    }
+  }
+
+  async releasePool(poolId: string): Promise<void> {
+    validatePoolId(poolId, 'PoolID');
+    const deadline = this.store.deadline();
+    const nonce = EtcdStore.nonce();
+    const node = this.config.nodeId;
+    for (;;) {
+      checkDeadline(deadline, `pool ${poolId}`);
+      const { pool, member } = await this.store.getPoolAndMember(poolId, node, deadline);
+      if (!pool) {
+        this.log.warn(`ReleasePool of unknown pool ${poolId}: nothing to do`);
+        return;
+      }
+      if (!member) {
+        this.log.warn(
+          `ReleasePool of pool ${poolId} from node ${node}, which is not a member: nothing to do`,
+        );
+        return;
+      }
+      const network = Prefix.tryParse(pool.record.subnet)?.network().toString() ?? '';
+      const result = await this.store.leavePool(pool, node, member, network, nonce, deadline);
+      switch (result.kind) {
+        case 'decremented':
+          this.log.log(
+            `released one reference to pool ${poolId} on node ${node}, ${result.refs} left`,
+          );
+          return;
+        case 'left':
+          this.log.log(`node ${node} left pool ${poolId}; other nodes still use it`);
+          return;
+        case 'pool-deleted':
+          this.log.log(
+            `deleted pool ${poolId} (${pool.record.subnet}): its last member ${node} released it`,
+          );
+          return;
+        case 'retry':
+          continue;
+      }
+    }
+  }
+
+  private async chooseDynamicSubnet(reserved: Prefix[]): Promise<Prefix> {
+    const supernet = Prefix.parse(this.config.supernet);
+    const avoid = [...reserved];
+    if (this.config.avoidHostRoutes) {
+      for (const route of await this.hostRoutes.onLinkRoutes()) {
+        const p = Prefix.tryParse(route);
+        if (p) {
+          avoid.push(p);
+        }
+      }
+    }
+    const subnet = firstFreeSubnet(supernet, this.config.subnetLength, avoid);
+    if (!subnet) {
+      throw new SupernetExhausted(supernet.toString());
+    }
+    return subnet;
+  }
+}
+
+interface ParsedPoolRequest {
+  network?: string;
+  subnet?: Prefix;
+  iprange?: Prefix;
+}
+
+/** Semantic checks of RequestPool that need no etcd: all of them happen before any write. */
+export function parsePoolRequest(req: PoolRequest): ParsedPoolRequest {
+  if (req.v6) {
+    throw new InvalidRequest('IPv6 is not supported: this plugin allocates IPv4 pools only');
+  }
+  const network = req.options[NETWORK_OPTION];
+  if (network !== undefined) {
+    validatePoolId(network, 'network option');
+  }
+  if (req.subPool && !req.pool) {
+    throw new InvalidRequest(
+      `SubPool ${req.subPool} requires Pool: give --subnet together with --ip-range`,
+    );
+  }
+  const subnet = req.pool ? parseIPv4Prefix(req.pool, 'Pool', 8) : undefined;
+  const iprange = req.subPool ? parseIPv4Prefix(req.subPool, 'SubPool', 8) : undefined;
+  if (subnet && iprange && !subnet.containsPrefix(iprange)) {
+    throw new InvalidRequest(
+      `SubPool ${iprange.toString()} is not inside Pool ${subnet.toString()}`,
+    );
+  }
+  return { network, subnet, iprange };
+}
+
+function verifySameShape(pool: StoredPool, subnet?: Prefix, iprange?: Prefix): void {
+  if (subnet && subnet.toString() !== pool.record.subnet) {
+    throw new PoolMismatch(
+      `pool ${pool.id} exists with subnet ${pool.record.subnet}, requested ${subnet.toString()}`,
+    );
+  }
+  if (iprange && iprange.toString() !== pool.record.iprange) {
+    throw new PoolMismatch(
+      pool.record.iprange
+        ? `pool ${pool.id} exists with ip range ${pool.record.iprange}, requested ${iprange.toString()}`
+        : `pool ${pool.id} exists without an ip range, requested ${iprange.toString()}`,
+    );
+  }
+}
+
+function replyFor(pool: StoredPool): PoolReply {
+  return {
+    poolId: pool.id,
+    pool: pool.record.subnet,
+    data: { [GATEWAY_DATA_KEY]: pool.record.gateway },
+  };
+}
+
+export function checkDeadline(deadline: Deadline, what: string): void {
+  if (Date.now() > deadline) {
+    throw new StoreUnavailable(
+      `gave up on ${what}: etcd kept rejecting concurrent writes until the request's deadline`,
+    );
+  }
+}

@@ -1,0 +1,76 @@
+/** JSON values stored under the keys of keys.ts. New fields are additive. */
+
+export interface PoolRecord {
+  subnet: string;
+  iprange?: string;
+  gateway: string;
+  /** Nonce of the write that created the pool: lets a retried commit recognise itself. */
+  req?: string;
+}
+
+export interface SubnetRecord {
+  address: string;
+  pool: string;
+  req?: string;
+}
+
+export type AddressKind = 'gateway' | 'endpoint';
+
+export interface AddressRecord {
+  /** `<ip>/<pool prefix length>` */
+  address: string;
+  node: string;
+  type?: AddressKind;
+  /** Docker's endpoint (container) name, sent by Engine ≥ 29. */
+  name?: string;
+  req?: string;
+}
+
+export interface MemberRecord {
+  refs: number;
+  req?: string;
+}
+
+/** A pool as read from etcd, with the revision its transactions compare against. */
+export interface StoredPool {
+  id: string;
+  record: PoolRecord;
+  createRevision: string;
+}
+
+export interface StoredMember {
+  record: MemberRecord;
+  modRevision: string;
+}
+
+export interface StoredAddress {
+  ip: string;
+  record: AddressRecord;
+  createRevision: string;
+  modRevision: string;
+}
+
+export interface StoredSubnet {
+  network: string;
+  record: SubnetRecord;
+}
+
+/**
+ * Parses a stored JSON value; a value that is not an object yields undefined rather than
+ * throwing. Fields are trusted as far as their JSON types: every writer is this code.
+ */
+// oxlint-disable-next-line typescript/no-unnecessary-type-parameters -- the caller names the record type
+export function decodeRecord<T extends object>(raw: Buffer | string | undefined): T | undefined {
+  if (raw === undefined) {
+    return undefined;
+  }
+  try {
+    const value: unknown = JSON.parse(raw.toString());
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- see above
+        (value as T)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
