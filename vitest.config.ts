@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 // the "source" condition maps the #app/* subpath imports to the TypeScript sources.
 const shared = {
   plugins: [swc.vite({ module: { type: 'es6' } })],
-  resolve: { conditions: ['source', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'] } },
+  resolve: { conditions: ['source', 'node', 'default'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'default'] } },
 };
 
 export default defineConfig({

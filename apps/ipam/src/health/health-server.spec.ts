@@ -1,0 +1,109 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { EtcdStore, StoreStatus } from '#app/allocator';
+import type { IpamConfig } from '#app/config';
+
+import type { ListenerStatus, PluginSocket } from '../listener/plugin-socket.js';
+import { HealthServer } from './health-server.js';
+
+const config = { health: { host: '127.0.0.1', port: 0 } } as IpamConfig;
+
+interface Fakes {
+  etcd: StoreStatus;
+  socket: ListenerStatus;
+}
+
+const running: HealthServer[] = [];
+
+async function start(fakes: Fakes): Promise<number> {
+  const store = { status: () => fakes.etcd } as unknown as EtcdStore;
+  const socket = { status: () => fakes.socket } as unknown as PluginSocket;
+  const server = new HealthServer(config, store, socket);
+  running.push(server);
+  return (await server.listen()).port;
+}
+
+function get(port: number, path: string, method = 'GET') {
+  return new Promise<{ status: number; contentType?: string; body: unknown }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'],
+          body: JSON.parse(text),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const UP: Fakes = { etcd: { ready: true, detail: 'ok' }, socket: { ok: true, detail: 'ok' } };
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.onModuleDestroy()));
+});
+
+describe('HealthServer', () => {
+  it('GET /healthz is 200 whatever etcd does', async () => {
+    const port = await start({ ...UP, etcd: { ready: false, detail: 'etcd is unreachable' } });
+    expect(await get(port, '/healthz')).toEqual({
+      status: 200,
+      contentType: 'application/json',
+      body: { status: 'ok' },
+    });
+  });
+
+  it.each([
+    {
+      name: 'all up',
+      fakes: UP,
+      status: 200,
+      body: { status: 'ready', checks: { etcd: 'ok', socket: 'ok' } },
+    },
+    {
+      name: 'etcd down',
+      fakes: { ...UP, etcd: { ready: false, detail: 'etcd is unreachable at http://e:2379' } },
+      status: 503,
+      body: {
+        status: 'not ready',
+        checks: { etcd: 'etcd is unreachable at http://e:2379', socket: 'ok' },
+      },
+    },
+    {
+      name: 'socket not listening',
+      fakes: { ...UP, socket: { ok: false, detail: 'not listening on /p.sock (idle)' } },
+      status: 503,
+      body: {
+        status: 'not ready',
+        checks: { etcd: 'ok', socket: 'not listening on /p.sock (idle)' },
+      },
+    },
+  ])('GET /readyz: $name', async ({ fakes, status, body }) => {
+    const port = await start(fakes);
+    expect(await get(port, '/readyz')).toEqual({ status, contentType: 'application/json', body });
+  });
+
+  it.each([
+    { method: 'POST', path: '/healthz' },
+    { method: 'GET', path: '/metrics' },
+    { method: 'POST', path: '/IpamDriver.RequestPool' },
+    { method: 'GET', path: '/' },
+  ])('$method $path is a JSON 404 (no plugin call on TCP)', async ({ method, path }) => {
+    const port = await start(UP);
+    const reply = await get(port, path, method);
+    expect(reply.status).toBe(404);
+    expect(reply.contentType).toBe('application/json');
+    expect(reply.body).toMatchObject({ Err: expect.stringContaining('not found') });
+  });
+
+  it('ignores the query string', async () => {
+    const port = await start(UP);
+    expect((await get(port, '/healthz?verbose=1')).status).toBe(200);
+  });
+});

@@ -1,0 +1,113 @@
+import {
+  Inject,
+  Injectable,
+  type INestApplication,
+  Logger,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Server } from 'node:http';
+
+import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+
+import { prepareSocketPath, removeSocket, restrictSocket } from './socket-file.js';
+
+/**
+ * dockerd force-kills a managed plugin 10 s after SIGTERM (docs/docker-here.md): calls still in
+ * flight get most of that, the rest is left for closing etcd.
+ */
+export const DRAIN_TIMEOUT_MS = 8_000;
+
+/** Headers must arrive promptly; the body read is bounded by the body reader. */
+export const HEADERS_TIMEOUT_MS = 30_000;
+
+export interface ListenerStatus {
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * Owns the unix socket the plugin calls are served on: prepares the path, listens, restricts the
+ * mode, and on shutdown stops accepting, lets calls in flight finish (bounded) and removes the
+ * file. Shutdown runs in `onModuleDestroy`, which Nest calls for this module before the modules
+ * it imports (allocators, store), so in-flight calls finish before etcd is closed.
+ */
+@Injectable()
+export class PluginSocket implements OnModuleDestroy {
+  private readonly logger = new Logger('PluginSocket');
+  private readonly path: string;
+  private server: Server | undefined;
+  private ino: bigint | undefined;
+  private inFlight = 0;
+  private state: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
+
+  constructor(@Inject(IPAM_CONFIG) config: IpamConfig) {
+    this.path = config.socketPath;
+  }
+
+  /**
+   * Starts serving `app` on the socket. Does not wait for etcd: Docker must be able to activate
+   * the plugin while etcd is still starting (spec 1.2).
+   */
+  async listen(app: INestApplication): Promise<void> {
+    const server: Server = app.getHttpServer();
+    // Calls may wait on etcd for up to ETCD_WAIT_TIMEOUT (max 3600 s) and Docker never times
+    // them out, so there is no request timeout; slow headers and bodies are bounded instead.
+    server.requestTimeout = 0;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.on('request', (_req, res) => {
+      this.inFlight++;
+      res.once('close', () => this.inFlight--);
+    });
+    await prepareSocketPath(this.path);
+    await app.listen(this.path);
+    this.server = server;
+    this.ino = await restrictSocket(this.path);
+    this.state = 'listening';
+    this.logger.log(`serving the plugin API on ${this.path}`);
+  }
+
+  status(): ListenerStatus {
+    const listening = this.state === 'listening' && this.server?.listening === true;
+    return listening
+      ? { ok: true, detail: 'ok' }
+      : { ok: false, detail: `not listening on ${this.path} (${this.state})` };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.close(DRAIN_TIMEOUT_MS);
+  }
+
+  /** Stops accepting, waits up to `timeoutMs` for calls in flight, then cuts what is left. */
+  async close(timeoutMs: number): Promise<void> {
+    const server = this.server;
+    if (server === undefined || this.state !== 'listening') {
+      return;
+    }
+    this.state = 'closing';
+    this.logger.log(`shutting down: no longer accepting calls on ${this.path}`);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.inFlight > 0) {
+      this.logger.log(`waiting up to ${timeoutMs / 1000} s for ${this.inFlight} call(s) in flight`);
+    }
+    // Docker keeps connections alive between calls: close each one as soon as it is idle.
+    server.closeIdleConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      closed.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      }),
+    ]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.logger.warn(`cutting ${this.inFlight} call(s) still in flight after ${timeoutMs} ms`);
+      server.closeAllConnections();
+      await closed;
+    }
+    await removeSocket(this.path, this.ino);
+    this.state = 'closed';
+    this.logger.log('plugin socket closed');
+  }
+}

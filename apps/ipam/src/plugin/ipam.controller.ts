@@ -1,0 +1,58 @@
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+
+import { AddressAllocator, PoolAllocator } from '#app/allocator';
+
+import {
+  ReleaseAddressDto,
+  ReleasePoolDto,
+  RequestAddressDto,
+  type RequestAddressReply,
+  RequestPoolDto,
+  type RequestPoolReply,
+  toAddressRequest,
+  toPoolRequest,
+  toReleaseAddressRequest,
+} from './ipam.dto.js';
+
+/** An empty object: what Docker expects from the release calls. */
+export type EmptyReply = Record<string, never>;
+
+/**
+ * The IpamDriver calls that change state (spec A.2). Bodies are validated by the global pipe;
+ * failures are typed errors that the exception filter turns into `{"Err"}` replies.
+ */
+@Controller()
+export class IpamController {
+  constructor(
+    private readonly pools: PoolAllocator,
+    private readonly addresses: AddressAllocator,
+  ) {}
+
+  @Post('IpamDriver.RequestPool')
+  @HttpCode(HttpStatus.OK)
+  async requestPool(@Body() body: RequestPoolDto): Promise<RequestPoolReply> {
+    const reply = await this.pools.requestPool(toPoolRequest(body));
+    return { PoolID: reply.poolId, Pool: reply.pool, Data: reply.data };
+  }
+
+  @Post('IpamDriver.ReleasePool')
+  @HttpCode(HttpStatus.OK)
+  async releasePool(@Body() body: ReleasePoolDto): Promise<EmptyReply> {
+    await this.pools.releasePool(body.PoolID);
+    return {};
+  }
+
+  @Post('IpamDriver.RequestAddress')
+  @HttpCode(HttpStatus.OK)
+  async requestAddress(@Body() body: RequestAddressDto): Promise<RequestAddressReply> {
+    const reply = await this.addresses.requestAddress(toAddressRequest(body));
+    return { Address: reply.address, Data: reply.data };
+  }
+
+  @Post('IpamDriver.ReleaseAddress')
+  @HttpCode(HttpStatus.OK)
+  async releaseAddress(@Body() body: ReleaseAddressDto): Promise<EmptyReply> {
+    await this.addresses.releaseAddress(toReleaseAddressRequest(body));
+    return {};
+  }
+}

@@ -1,0 +1,381 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RawEtcd } from '../int/harness.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { uniquePrefix } from '../support/prefix.js';
+import {
+  eventually,
+  httpGet,
+  pluginCall,
+  startPlugin,
+  type PluginProcess,
+} from './plugin-process.js';
+
+const endpoints = inject('etcdEndpoints');
+const JSON_TYPE = 'application/json';
+
+describe('the built plugin over its unix socket', () => {
+  let plugin: PluginProcess;
+  let raw: RawEtcd;
+  let prefix: string;
+
+  beforeAll(async () => {
+    prefix = uniquePrefix('wire');
+    raw = new RawEtcd(endpoints, prefix);
+    plugin = await startPlugin({
+      env: { NODE_ID: 'e2e-node', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
+    });
+  });
+
+  afterAll(async () => {
+    await plugin.stop();
+    await raw.client.delete().prefix(`${prefix}/`);
+    raw.close();
+  });
+
+  const call = (method: string, body?: unknown, opts?: Parameters<typeof pluginCall>[3]) =>
+    pluginCall(plugin.socketPath, method, body, opts);
+
+  it('should answer the handshake with empty bodies', async () => {
+    const activate = await call('Plugin.Activate');
+    expect(activate).toMatchObject({ status: 200, contentType: JSON_TYPE });
+    expect(activate.body).toEqual({ Implements: ['IpamDriver'] });
+    const caps = await call('IpamDriver.GetCapabilities');
+    expect(caps.status).toBe(200);
+    expect(caps.body).toEqual({ RequiresMACAddress: false, RequiresRequestReplay: false });
+    const spaces = await call('IpamDriver.GetDefaultAddressSpaces');
+    expect(spaces.body).toEqual({
+      LocalDefaultAddressSpace: 'kontenalocal',
+      GlobalDefaultAddressSpace: 'kontenaglobal',
+    });
+  });
+
+  it('should serve a static pool, its addresses and their release with dockerd request shapes', async () => {
+    const pool = await call('IpamDriver.RequestPool', {
+      AddressSpace: 'kontenaglobal',
+      Pool: '10.81.0.0/16',
+      SubPool: '10.81.128.0/17',
+      Options: { network: 'wire-static' },
+      V6: false,
+    });
+    expect(pool).toMatchObject({ status: 200, contentType: JSON_TYPE });
+    expect(pool.body).toEqual({
+      PoolID: 'wire-static',
+      Pool: '10.81.0.0/16',
+      Data: { 'com.docker.network.gateway': '10.81.0.1/16' },
+    });
+    const dynamic = await call('IpamDriver.RequestAddress', {
+      PoolID: 'wire-static',
+      Address: '',
+      Options: null,
+    });
+    expect(dynamic.status).toBe(200);
+    const address = String(dynamic.body?.Address);
+    expect(address).toMatch(/^10\.81\.(1(2[89]|[3-9]\d)|2\d\d)\.\d+\/16$/);
+    const again = await call('IpamDriver.RequestAddress', {
+      PoolID: 'wire-static',
+      Address: address.split('/')[0],
+      Options: null,
+    });
+    expect(again.status).toBe(400);
+    expect(again.body).toEqual({
+      Err: `address ${address.split('/')[0]} is already allocated in pool wire-static`,
+      Error: `address ${address.split('/')[0]} is already allocated in pool wire-static`,
+    });
+    const released = await call('IpamDriver.ReleaseAddress', {
+      PoolID: 'wire-static',
+      Address: address.split('/')[0],
+    });
+    expect(released).toMatchObject({ status: 200, body: {} });
+    expect((await call('IpamDriver.ReleasePool', { PoolID: 'wire-static' })).status).toBe(200);
+    expect(await raw.dump()).toEqual({});
+  });
+
+  it('should serve a dynamic pool without a network option', async () => {
+    const pool = await call('IpamDriver.RequestPool', {
+      AddressSpace: 'kontenalocal',
+      Pool: '',
+      SubPool: '',
+      Options: null,
+      V6: false,
+    });
+    expect(pool.status).toBe(200);
+    expect(pool.body?.Pool).toMatch(/^10\.(8\d|9[0-5])\.\d+\.0\/24$/);
+    const id = String(pool.body?.PoolID);
+    expect((await call('IpamDriver.ReleasePool', { PoolID: id })).status).toBe(200);
+    expect(await raw.dump()).toEqual({});
+  });
+
+  const badInput: {
+    name: string;
+    method: string;
+    body?: unknown;
+    raw?: string;
+    status: number;
+    err: RegExp;
+  }[] = [
+    {
+      name: 'malformed JSON',
+      method: 'IpamDriver.RequestPool',
+      raw: '{"Pool":',
+      status: 400,
+      err: /invalid request body/i,
+    },
+    {
+      name: 'JSON array',
+      method: 'IpamDriver.RequestPool',
+      raw: '[]',
+      status: 400,
+      err: /object/i,
+    },
+    {
+      name: 'V6 as a string',
+      method: 'IpamDriver.RequestPool',
+      body: { Pool: '', V6: 'yes' },
+      status: 400,
+      err: /V6/,
+    },
+    {
+      name: 'Options as an array',
+      method: 'IpamDriver.RequestPool',
+      body: { Options: [] },
+      status: 400,
+      err: /Options/,
+    },
+    {
+      name: 'Pool not a CIDR',
+      method: 'IpamDriver.RequestPool',
+      body: { Pool: '10.1.0.0/33', Options: null },
+      status: 400,
+      err: /10\.1\.0\.0\/33/,
+    },
+    {
+      name: 'SubPool without Pool',
+      method: 'IpamDriver.RequestPool',
+      body: { SubPool: '10.1.0.0/24', Options: null },
+      status: 400,
+      err: /SubPool 10\.1\.0\.0\/24 requires Pool/,
+    },
+    {
+      name: 'SubPool outside Pool',
+      method: 'IpamDriver.RequestPool',
+      body: { Pool: '10.1.0.0/24', SubPool: '10.2.0.0/24' },
+      status: 400,
+      err: /not inside Pool/,
+    },
+    {
+      name: 'IPv6',
+      method: 'IpamDriver.RequestPool',
+      body: { Pool: '', V6: true, Options: null },
+      status: 400,
+      err: /IPv6 is not supported/,
+    },
+    {
+      name: 'invalid network name',
+      method: 'IpamDriver.RequestPool',
+      body: { Options: { network: '../x' } },
+      status: 400,
+      err: /network/,
+    },
+    {
+      name: 'unknown pool',
+      method: 'IpamDriver.RequestAddress',
+      body: { PoolID: 'nope', Address: '', Options: null },
+      status: 400,
+      err: /pool nope does not exist/,
+    },
+    {
+      name: 'PoolID missing',
+      method: 'IpamDriver.RequestAddress',
+      body: { Address: '' },
+      status: 400,
+      err: /PoolID/,
+    },
+    {
+      name: 'Address not an IP',
+      method: 'IpamDriver.RequestAddress',
+      body: { PoolID: 'x', Address: '10.1' },
+      status: 400,
+      err: /10\.1/,
+    },
+    {
+      name: 'release without Address',
+      method: 'IpamDriver.ReleaseAddress',
+      body: { PoolID: 'x' },
+      status: 400,
+      err: /Address/,
+    },
+  ];
+
+  it.each(badInput)(
+    'should reject $name with a clear Err and leave etcd unchanged',
+    async (row) => {
+      const before = await raw.dump();
+      const reply = await call(row.method, row.body, row.raw !== undefined ? { raw: row.raw } : {});
+      expect(reply.status).toBe(row.status);
+      expect(reply.contentType).toBe(JSON_TYPE);
+      expect(String(reply.body?.Err)).toMatch(row.err);
+      expect(reply.body?.Error).toBe(reply.body?.Err);
+      expect(await raw.dump()).toEqual(before);
+    },
+  );
+
+  it('should reject a body over 1 MiB with 413 and keep serving', async () => {
+    const reply = await call('IpamDriver.RequestPool', undefined, {
+      raw: JSON.stringify({ Options: { network: 'x'.repeat(2 * 1024 * 1024) } }),
+    });
+    expect(reply.status).toBe(413);
+    expect(reply.contentType).toBe(JSON_TYPE);
+    expect((await call('Plugin.Activate')).status).toBe(200);
+  });
+
+  it('should answer 404 to unknown methods and to GET on method paths', async () => {
+    expect((await call('IpamDriver.Nope', {})).status).toBe(404);
+    const get = await call('IpamDriver.RequestPool', undefined, { httpMethod: 'GET' });
+    expect(get.status).toBe(404);
+    expect(get.contentType).toBe(JSON_TYPE);
+  });
+
+  it('should keep the socket private and report ready', async () => {
+    expect(statSync(plugin.socketPath).mode & 0o777 & ~0o660).toBe(0);
+    expect(await httpGet(`${plugin.healthUrl}/healthz`)).toMatchObject({ status: 200 });
+    expect(await httpGet(`${plugin.healthUrl}/readyz`)).toMatchObject({ status: 200 });
+    // The health listener serves nothing else.
+    const res = await fetch(`${plugin.healthUrl}/IpamDriver.RequestPool`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('plugin lifecycle', () => {
+  it('should answer the handshake while etcd is down, then serve once etcd comes up', async () => {
+    const cluster: EtcdCluster = await startEtcd({ name: 'late' });
+    await cluster.killMember(0);
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'late', ETCD_ENDPOINT: cluster.endpoints.join(','), ETCD_WAIT_TIMEOUT: '30' },
+    });
+    try {
+      expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).status).toBe(200);
+      expect(
+        (await pluginCall(plugin.socketPath, 'IpamDriver.GetDefaultAddressSpaces')).status,
+      ).toBe(200);
+      const ready = await httpGet(`${plugin.healthUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.stringify(ready.body)).toMatch(/etcd is unreachable/);
+      const pending = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
+        Options: { network: 'late' },
+        V6: false,
+      });
+      await new Promise((r) => setTimeout(r, 1_500));
+      await cluster.restartMember(0);
+      const reply = await pending;
+      expect(reply.status).toBe(200);
+      expect(reply.body?.PoolID).toBe('late');
+      await eventually(
+        '/readyz to turn 200',
+        async () => (await httpGet(`${plugin.healthUrl}/readyz`)).status === 200,
+      );
+    } finally {
+      await plugin.stop();
+      await cluster.stop();
+    }
+  });
+
+  it('should fail etcd-dependent calls with 503 after ETCD_WAIT_TIMEOUT', async () => {
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'down', ETCD_ENDPOINT: 'http://127.0.0.1:9', ETCD_WAIT_TIMEOUT: '2' },
+    });
+    try {
+      const reply = await pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
+        Options: null,
+      });
+      expect(reply.status).toBe(503);
+      expect(String(reply.body?.Err)).toMatch(/^etcd is unreachable at http:\/\/127\.0\.0\.1:9/);
+    } finally {
+      await plugin.stop();
+    }
+  });
+
+  it('should exit 0 on SIGTERM and remove its socket', async () => {
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'term', ETCD_ENDPOINT: endpoints.join(',') },
+    });
+    const code = await plugin.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(existsSync(plugin.socketPath)).toBe(false);
+  });
+
+  it('should refuse to start when another process answers on its socket', async () => {
+    const first = await startPlugin({
+      env: { NODE_ID: 'one', ETCD_ENDPOINT: endpoints.join(',') },
+    });
+    try {
+      const second = await startPlugin({
+        driverName: first.driverName,
+        waitForSocket: false,
+        env: {
+          NODE_ID: 'two',
+          ETCD_ENDPOINT: endpoints.join(','),
+          KONTENA_IPAM_SOCKET: first.socketPath,
+        },
+      });
+      const code = await second.exited;
+      await second.stop();
+      expect(code).not.toBe(0);
+      expect(second.output()).toMatch(/already/i);
+      expect((await pluginCall(first.socketPath, 'Plugin.Activate')).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('should replace a stale socket file nobody answers on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kipam-stale-'));
+    const path = join(dir, 'stale.sock');
+    // A process that listened on the path and was killed leaves the socket file behind.
+    const squatter = spawn(process.execPath, [
+      '-e',
+      'require("net").createServer().listen(process.argv[1])',
+      path,
+    ]);
+    await eventually('the squatter socket', () => existsSync(path));
+    squatter.kill('SIGKILL');
+    await new Promise((r) => squatter.once('exit', r));
+    expect(existsSync(path)).toBe(true);
+    const plugin = await startPlugin({
+      waitForSocket: false,
+      env: { NODE_ID: 'stale', ETCD_ENDPOINT: endpoints.join(','), KONTENA_IPAM_SOCKET: path },
+    });
+    try {
+      await eventually('the plugin to answer on the old socket path', async () => {
+        try {
+          return (await pluginCall(path, 'Plugin.Activate')).status === 200;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await plugin.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should stop with exit code 1 and a clear message on a bad configuration', async () => {
+    const plugin = await startPlugin({
+      waitForSocket: false,
+      env: { KONTENA_IPAM_SUBNET_LENGTH: '33', ETCD_PASSWORD: 'sekrit-pw', ETCD_USERNAME: 'u' },
+    });
+    const code = await plugin.exited;
+    await plugin.stop();
+    expect(code).toBe(1);
+    expect(plugin.output()).toMatch(
+      /KONTENA_IPAM_SUBNET_LENGTH=33: must be an integer from 12 to 30/,
+    );
+    expect(plugin.output()).not.toMatch(/sekrit-pw/);
+  });
+});
