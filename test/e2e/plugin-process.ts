@@ -13,6 +13,8 @@ export interface PluginProcess {
   readonly driverName: string;
   readonly healthUrl: string;
   readonly child: ChildProcess;
+  /** Milliseconds from spawn until the socket file existed (when waited for). */
+  socketUpMs?: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /** Resolves with the exit code (or signal name) once the process has exited. */
@@ -38,6 +40,7 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
   const driverName = opts.driverName ?? `kipam-${Math.random().toString(36).slice(2, 8)}`;
   const socketPath = join(dir, `${driverName}.sock`);
   const [healthPort] = await freePorts(1);
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [PLUGIN_MAIN], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -86,8 +89,9 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
         await plugin.stop('SIGKILL');
         throw new Error(`plugin did not create ${socketPath}:\n${out}`);
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 10));
     }
+    plugin.socketUpMs = Date.now() - spawnedAt;
   }
   return plugin;
 }

@@ -6,17 +6,19 @@ import { ConfigError, IPAM_CONFIG, type IpamConfig, redactedConfig } from '#app/
 import { AppModule } from './app.module.js';
 import { configurePluginApp, createPluginAdapter, PLUGIN_APP_OPTIONS } from './app.setup.js';
 import { HealthServer } from './health/health-server.js';
+import type { PluginListener } from './listener/plugin-listener.js';
 import { PluginSocket } from './listener/plugin-socket.js';
 import { IpamLogger } from './logger/ipam-logger.js';
 
 const CONTEXT = 'Main';
 
 /** Builds the module (validating the environment) or exits 1 with the config problems. */
-function buildAppModule(): DynamicModule {
+function buildAppModule(early: PluginListener | undefined): DynamicModule {
   try {
     return AppModule.forRoot();
   } catch (e) {
     if (e instanceof ConfigError) {
+      early?.abandon();
       process.stderr.write(`kontena-ipam: ${e.message}\n`);
       process.exit(1);
     }
@@ -28,8 +30,12 @@ function buildAppModule(): DynamicModule {
  * Builds the app and starts both listeners. Failures to start (socket in use, health port taken)
  * are logged and exit 1; a bad environment prints its problems and exits 1 without a stack.
  */
-export async function start(version: string): Promise<void> {
-  const appModule = buildAppModule();
+export async function start(
+  version: string,
+  early?: PluginListener,
+  releaseEarlySignals?: () => void,
+): Promise<void> {
+  const appModule = buildAppModule(early);
   // Logs of the bootstrap are held until the configured logger is in place.
   const app: INestApplication = await NestFactory.create(appModule, createPluginAdapter(), {
     ...PLUGIN_APP_OPTIONS,
@@ -47,13 +53,15 @@ export async function start(version: string): Promise<void> {
   configurePluginApp(app, logger);
   // SIGTERM/SIGINT: drain the socket (PluginSocket), close etcd (the store), exit 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  releaseEarlySignals?.();
 
   try {
     // The socket first and without waiting for etcd: Docker activates the plugin right away.
-    await app.get(PluginSocket).listen(app);
+    await app.get(PluginSocket).listen(app, early);
     await app.get(HealthServer).listen();
   } catch (e) {
     logger.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, undefined, CONTEXT);
+    early?.abandon();
     await app.close();
     process.exit(1);
   }

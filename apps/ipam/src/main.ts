@@ -1,4 +1,7 @@
+import { earlySocketPath } from '#app/config/early';
+
 import { parseArgs, readVersion, USAGE } from './cli.js';
+import { PluginListener } from './listener/plugin-listener.js';
 
 /**
  * Entry point of bin/kontena-ipam. The app is imported only when it is going to run, so
@@ -18,10 +21,41 @@ async function main(): Promise<void> {
       process.exitCode = 2;
       return;
     case 'run': {
+      // The socket first: Docker may connect while Nest and etcd3 are still loading.
+      const early = await openSocketEarly();
+      // Until the app installs its own shutdown hooks, a stop signal just removes the socket.
+      const stopEarly = (): void => {
+        early?.abandon();
+        process.exit(0);
+      };
+      process.once('SIGTERM', stopEarly);
+      process.once('SIGINT', stopEarly);
       const { start } = await import('./bootstrap.js');
-      await start(readVersion());
+      await start(readVersion(), early, () => {
+        process.off('SIGTERM', stopEarly);
+        process.off('SIGINT', stopEarly);
+      });
       return;
     }
+  }
+}
+
+/**
+ * Opens the plugin socket with only node: modules loaded. An obviously bad socket path is left
+ * to the full configuration check, which reports it with every other problem.
+ */
+async function openSocketEarly(): Promise<PluginListener | undefined> {
+  const path = earlySocketPath();
+  if (path === undefined) {
+    return undefined;
+  }
+  try {
+    return await PluginListener.open(path);
+  } catch (e) {
+    process.stderr.write(
+      `kontena-ipam: cannot start: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    return process.exit(1);
   }
 }
 

@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
-import { prepareSocketPath, removeSocket, restrictSocket } from './socket-file.js';
+import { PluginListener } from './plugin-listener.js';
+import { removeSocket } from './socket-file.js';
 
 /**
  * dockerd force-kills a managed plugin 10 s after SIGTERM (docs/docker-here.md): calls still in
@@ -36,7 +37,7 @@ export class PluginSocket implements OnModuleDestroy {
   private readonly logger = new Logger('PluginSocket');
   private readonly path: string;
   private server: Server | undefined;
-  private ino: bigint | undefined;
+  private listener: PluginListener | undefined;
   private inFlight = 0;
   private state: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
 
@@ -45,10 +46,11 @@ export class PluginSocket implements OnModuleDestroy {
   }
 
   /**
-   * Starts serving `app` on the socket. Does not wait for etcd: Docker must be able to activate
-   * the plugin while etcd is still starting (spec 1.2).
+   * Starts serving `app` on the socket, through `early` when main opened it before the app had
+   * loaded. Does not wait for etcd: Docker must be able to activate the plugin while etcd is
+   * still starting (spec 1.2).
    */
-  async listen(app: INestApplication): Promise<void> {
+  async listen(app: INestApplication, early?: PluginListener): Promise<void> {
     const server: Server = app.getHttpServer();
     // Calls may wait on etcd for up to ETCD_WAIT_TIMEOUT (max 3600 s) and Docker never times
     // them out, so there is no request timeout; slow headers and bodies are bounded instead.
@@ -58,16 +60,17 @@ export class PluginSocket implements OnModuleDestroy {
       this.inFlight++;
       res.once('close', () => this.inFlight--);
     });
-    await prepareSocketPath(this.path);
-    await app.listen(this.path);
+    await app.init();
+    const listener = early ?? (await PluginListener.open(this.path));
+    listener.attach(server);
     this.server = server;
-    this.ino = await restrictSocket(this.path);
+    this.listener = listener;
     this.state = 'listening';
     this.logger.log(`serving the plugin API on ${this.path}`);
   }
 
   status(): ListenerStatus {
-    const listening = this.state === 'listening' && this.server?.listening === true;
+    const listening = this.state === 'listening' && this.listener?.listening === true;
     return listening
       ? { ok: true, detail: 'ok' }
       : { ok: false, detail: `not listening on ${this.path} (${this.state})` };
@@ -80,12 +83,14 @@ export class PluginSocket implements OnModuleDestroy {
   /** Stops accepting, waits up to `timeoutMs` for calls in flight, then cuts what is left. */
   async close(timeoutMs: number): Promise<void> {
     const server = this.server;
-    if (server === undefined || this.state !== 'listening') {
+    const listener = this.listener;
+    if (server === undefined || listener === undefined || this.state !== 'listening') {
       return;
     }
     this.state = 'closing';
     this.logger.log(`shutting down: no longer accepting calls on ${this.path}`);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Resolves once every connection the listener accepted has ended.
+    const closed = listener.close();
     if (this.inFlight > 0) {
       this.logger.log(`waiting up to ${timeoutMs / 1000} s for ${this.inFlight} call(s) in flight`);
     }
@@ -106,7 +111,7 @@ export class PluginSocket implements OnModuleDestroy {
       server.closeAllConnections();
       await closed;
     }
-    await removeSocket(this.path, this.ino);
+    await removeSocket(this.path, listener.ino);
     this.state = 'closed';
     this.logger.log('plugin socket closed');
   }
