@@ -303,12 +303,27 @@ describe('plugin lifecycle', () => {
     }
   });
 
-  it('should exit 0 on SIGTERM and remove its socket', async () => {
+  it('should exit 0 on SIGTERM and remove its socket, even before the app has loaded', async () => {
     const plugin = await startPlugin({
       env: { NODE_ID: 'term', ETCD_ENDPOINT: endpoints.join(',') },
     });
     const code = await plugin.stop('SIGTERM');
     expect(code).toBe(0);
+    expect(existsSync(plugin.socketPath)).toBe(false);
+  });
+
+  it('should finish a call in flight on SIGTERM, then exit 0', async () => {
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'drain', ETCD_ENDPOINT: 'http://127.0.0.1:9', ETCD_WAIT_TIMEOUT: '3' },
+    });
+    expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).status).toBe(200);
+    const inFlight = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', { Options: null });
+    await new Promise((r) => setTimeout(r, 500));
+    const stopped = plugin.stop('SIGTERM');
+    // The call is answered (503 once its etcd wait ends), not cut.
+    const reply = await inFlight;
+    expect(reply.status).toBe(503);
+    expect(await stopped).toBe(0);
     expect(existsSync(plugin.socketPath)).toBe(false);
   });
 

@@ -21,15 +21,25 @@ async function main(): Promise<void> {
       process.exitCode = 2;
       return;
     case 'run': {
-      // The socket first: Docker may connect while Nest and etcd3 are still loading.
-      const early = await openSocketEarly();
       // Until the app installs its own shutdown hooks, a stop signal just removes the socket.
+      let early: PluginListener | undefined;
+      let opening = true;
+      let stopRequested = false;
       const stopEarly = (): void => {
-        early?.abandon();
-        process.exit(0);
+        stopRequested = true;
+        if (!opening) {
+          early?.abandon();
+          process.exit(0);
+        }
       };
-      process.once('SIGTERM', stopEarly);
-      process.once('SIGINT', stopEarly);
+      process.on('SIGTERM', stopEarly);
+      process.on('SIGINT', stopEarly);
+      // The socket first: Docker may connect while Nest and etcd3 are still loading.
+      early = await openSocketEarly();
+      opening = false;
+      if (stopRequested) {
+        stopEarly();
+      }
       const { start } = await import('./bootstrap.js');
       await start(readVersion(), early, () => {
         process.off('SIGTERM', stopEarly);
