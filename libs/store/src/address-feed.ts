@@ -58,14 +58,15 @@ export class AddressFeed {
     this.handler.reset(ips);
     const watcher = this.source.watch(this.prefix, String(BigInt(revision) + 1n));
     this.watcher = watcher;
+    // A replaced watcher may still deliver late events: only the current one speaks.
     watcher.on('put', (kv: IKeyValue) => {
-      const ip = this.ipOf(kv);
+      const ip = this.watcher === watcher ? this.ipOf(kv) : undefined;
       if (ip !== undefined) {
         this.handler.added(ip);
       }
     });
     watcher.on('delete', (kv: IKeyValue) => {
-      const ip = this.ipOf(kv);
+      const ip = this.watcher === watcher ? this.ipOf(kv) : undefined;
       if (ip !== undefined) {
         this.handler.removed(ip);
       }
