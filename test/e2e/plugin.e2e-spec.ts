@@ -266,7 +266,12 @@ describe('plugin lifecycle', () => {
       expect(
         (await pluginCall(plugin.socketPath, 'IpamDriver.GetDefaultAddressSpaces')).status,
       ).toBe(200);
-      const ready = await httpGet(`${plugin.healthUrl}/readyz`);
+      // The health listener comes up with the app, a moment after the socket.
+      let ready = { status: 0, body: undefined as unknown };
+      await eventually('/readyz to answer', async () => {
+        ready = await httpGet(`${plugin.healthUrl}/readyz`).catch(() => ready);
+        return ready.status !== 0;
+      });
       expect(ready.status).toBe(503);
       expect(JSON.stringify(ready.body)).toMatch(/etcd is unreachable/);
       const pending = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
@@ -316,13 +321,38 @@ describe('plugin lifecycle', () => {
     const plugin = await startPlugin({
       env: { NODE_ID: 'drain', ETCD_ENDPOINT: 'http://127.0.0.1:9', ETCD_WAIT_TIMEOUT: '3' },
     });
-    expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).status).toBe(200);
+    // Wait for the app itself (the health listener starts with it), not only the early socket.
+    await eventually('the app to be up', async () =>
+      httpGet(`${plugin.healthUrl}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
     const inFlight = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', { Options: null });
     await new Promise((r) => setTimeout(r, 500));
     const stopped = plugin.stop('SIGTERM');
     // The call is answered (503 once its etcd wait ends), not cut.
     const reply = await inFlight;
     expect(reply.status).toBe(503);
+    expect(await stopped).toBe(0);
+    expect(existsSync(plugin.socketPath)).toBe(false);
+  });
+
+  it('should answer calls that wait for the app with 503 when stopped before it loaded', async () => {
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'early', ETCD_ENDPOINT: endpoints.join(',') },
+    });
+    // Right after the socket appears the app is still loading: the handshake is answered at once,
+    // RequestPool waits for the app.
+    expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).body).toEqual({
+      Implements: ['IpamDriver'],
+    });
+    const waiting = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', { Options: null });
+    const stopped = plugin.stop('SIGTERM');
+    const reply = await waiting;
+    // Never a dropped connection.
+    expect(reply.status).toBe(503);
+    expect(reply.contentType).toBe('application/json');
     expect(await stopped).toBe(0);
     expect(existsSync(plugin.socketPath)).toBe(false);
   });

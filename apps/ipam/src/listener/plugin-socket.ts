@@ -5,7 +5,7 @@ import {
   Logger,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
@@ -18,8 +18,7 @@ import { removeSocket } from './socket-file.js';
  */
 export const DRAIN_TIMEOUT_MS = 8_000;
 
-/** Headers must arrive promptly; the body read is bounded by the body reader. */
-export const HEADERS_TIMEOUT_MS = 30_000;
+export { HEADERS_TIMEOUT_MS } from './plugin-listener.js';
 
 export interface ListenerStatus {
   ok: boolean;
@@ -51,18 +50,16 @@ export class PluginSocket implements OnModuleDestroy {
    * still starting (spec 1.2).
    */
   async listen(app: INestApplication, early?: PluginListener): Promise<void> {
-    const server: Server = app.getHttpServer();
-    // Calls may wait on etcd for up to ETCD_WAIT_TIMEOUT (max 3600 s) and Docker never times
-    // them out, so there is no request timeout; slow headers and bodies are bounded instead.
-    server.requestTimeout = 0;
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    await app.init();
+    const listener = early ?? (await PluginListener.open(this.path));
+    const server = listener.server;
     server.on('request', (_req, res) => {
       this.inFlight++;
       res.once('close', () => this.inFlight--);
     });
-    await app.init();
-    const listener = early ?? (await PluginListener.open(this.path));
-    listener.attach(server);
+    // The app is the Express instance behind Nest; the listener's HTTP server feeds it.
+    const express: RequestListener = app.getHttpAdapter().getInstance();
+    listener.attach(express);
     this.server = server;
     this.listener = listener;
     this.state = 'listening';

@@ -1,47 +1,34 @@
 import { Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 
-export const LOCAL_ADDRESS_SPACE = 'kontenalocal';
-export const GLOBAL_ADDRESS_SPACE = 'kontenaglobal';
+import {
+  ACTIVATE_REPLY,
+  CAPABILITIES_REPLY,
+  DEFAULT_ADDRESS_SPACES_REPLY,
+  type ActivateReply,
+  type CapabilitiesReply,
+  type DefaultAddressSpacesReply,
+} from './handshake.js';
 
-export interface ActivateReply {
-  Implements: string[];
-}
+export * from './handshake.js';
 
-export interface CapabilitiesReply {
-  RequiresMACAddress: boolean;
-  RequiresRequestReplay: boolean;
-}
-
-export interface DefaultAddressSpacesReply {
-  LocalDefaultAddressSpace: string;
-  GlobalDefaultAddressSpace: string;
-}
-
-/**
- * The calls dockerd makes when it first uses the driver (spec A.1, A.3). They have no
- * dependencies on purpose: Docker must be able to activate the plugin while etcd is down.
- */
+/** The handshake calls once the app is up (before that, the plugin listener answers them). */
 @Controller()
 export class HandshakeController {
   @Post('Plugin.Activate')
   @HttpCode(HttpStatus.OK)
   activate(): ActivateReply {
-    return { Implements: ['IpamDriver'] };
+    return ACTIVATE_REPLY;
   }
 
-  /** Both false: state lives in etcd, so a restarted dockerd needs no replay (spec A.3). */
   @Post('IpamDriver.GetCapabilities')
   @HttpCode(HttpStatus.OK)
   getCapabilities(): CapabilitiesReply {
-    return { RequiresMACAddress: false, RequiresRequestReplay: false };
+    return CAPABILITIES_REPLY;
   }
 
   @Post('IpamDriver.GetDefaultAddressSpaces')
   @HttpCode(HttpStatus.OK)
   getDefaultAddressSpaces(): DefaultAddressSpacesReply {
-    return {
-      LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE,
-      GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE,
-    };
+    return DEFAULT_ADDRESS_SPACES_REPLY;
   }
 }
