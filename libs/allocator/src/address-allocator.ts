@@ -7,13 +7,13 @@ import {
   AddressOutOfRange,
   EtcdStore,
   InvalidRequest,
-  PoolExhausted,
   PoolNotFound,
   type AddressFeed,
   type AddressRecord,
   type Deadline,
   type StoredPool,
 } from '#app/store';
+import { AddressBatch } from './address-batch.js';
 import { FreeSet } from './free-set.js';
 import { checkDeadline } from './pool-allocator.js';
 import {
@@ -25,6 +25,9 @@ import {
   type ReleaseAddressRequest,
 } from './types.js';
 import { parseHostAddress, validatePoolId } from './validation.js';
+
+/** A dotted-quad IPv4 address as the store's keys spell it (no leading zeros). */
+const IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 /**
  * What this node knows about one pool it allocates from: the pool (and the create revision the
@@ -39,6 +42,8 @@ class PoolState {
   readonly free: FreeSet;
   cursor: number;
   feed?: AddressFeed;
+  /** Dynamic allocations of this pool that arrive together share one transaction. */
+  batch: AddressBatch;
 
   constructor(
     readonly pool: StoredPool,
@@ -83,10 +88,13 @@ class PoolState {
     this.free.clear();
     this.reserveLocally(this.subnet.network().value);
     this.reserveLocally(this.subnet.broadcast().value);
+    // A pool's whole list at once (100,000 keys and more): plain numbers, not an Addr each.
+    const base = Number(this.base);
     for (const ip of ips) {
-      const a = Addr.tryParse(ip);
-      if (a) {
-        this.reserveLocally(a.value);
+      const m = IPV4.exec(ip);
+      const n = m ? ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0 : NaN;
+      if (m && +m[1]! < 256 && +m[2]! < 256 && +m[3]! < 256 && +m[4]! < 256) {
+        this.free.take(n - base); // out of range: ignored by take()
       }
     }
   }
@@ -175,7 +183,7 @@ export class AddressAllocator implements OnModuleDestroy {
         // Docker asks for "any" gateway only when RequestPool returned none; ours always has one.
         return { address: `${gatewayIp}/${state.subnet.length}`, data: {} };
       }
-      const reply = await this.allocateDynamic(req.poolId, state, record, nonce, deadline);
+      const reply = await this.allocateDynamic(state, record, nonce, deadline);
       if (reply) {
         return reply;
       }
@@ -233,46 +241,15 @@ export class AddressAllocator implements OnModuleDestroy {
   }
 
   private async allocateDynamic(
-    poolId: string,
     state: PoolState,
     record: AddressRecord,
     nonce: string,
     deadline: Deadline,
   ): Promise<AddressReply | undefined> {
-    let relisted = false;
-    for (;;) {
-      checkDeadline(deadline, `an address in pool ${poolId}`);
-      if (state.feed?.stale) {
-        await state.feed.sync();
-      }
-      const candidate = state.nextCandidate();
-      if (!candidate) {
-        if (relisted) {
-          throw new PoolExhausted(poolId);
-        }
-        // The local view says full: make sure with a fresh list before saying so.
-        relisted = true;
-        await state.feed?.sync();
-        continue;
-      }
-      const ip = candidate.toString();
-      const result = await this.store.reserveAddress(
-        state.pool,
-        ip,
-        { ...record, address: `${ip}/${state.subnet.length}` },
-        nonce,
-        deadline,
-      );
-      if (result.kind === 'reserved') {
-        this.logReserved(poolId, candidate, record);
-        return { address: `${ip}/${state.subnet.length}`, data: {} };
-      }
-      if (result.kind === 'pool-gone') {
-        state.releaseLocally(candidate.value);
-        return undefined;
-      }
-      // Taken by another node (our watch had not told us yet): it stays marked; next one.
-    }
+    // Candidates, the "full" re-list, exhaustion and conflicts are handled per request inside
+    // the pool's batch (address-batch.ts); undefined means the pool is gone.
+    const addr = await state.batch.allocate(record, nonce, deadline);
+    return addr && { address: `${addr.toString()}/${state.subnet.length}`, data: {} };
   }
 
   private logReserved(poolId: string, addr: Addr, record: AddressRecord): void {
@@ -297,6 +274,9 @@ export class AddressAllocator implements OnModuleDestroy {
       throw new PoolNotFound(poolId);
     }
     const state = new PoolState(pool, this.config.nodeId);
+    state.batch = new AddressBatch(poolId, state, this.store, (addr, record) =>
+      this.logReserved(poolId, addr, record),
+    );
     state.feed = this.store.openAddressFeed(poolId, {
       reset: (ips) => state.resetTo(ips),
       added: (ip) => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Injectable } from '@nestjs/common';
 
 /** Where new dynamic subnets must not land: this host's on-link IPv4 routes (spec 1.3, W14). */
@@ -71,11 +71,13 @@ function maskLength(mask: number): number | undefined {
 export class ProcHostRoutes implements HostRoutes {
   path = '/proc/net/route';
 
-  async onLinkRoutes(): Promise<string[]> {
+  onLinkRoutes(): Promise<string[]> {
     try {
-      return parseProcNetRoute(await readFile(this.path, 'utf8'));
+      // A small file the kernel renders from memory: read at once, rather than through four
+      // thread-pool round trips (open, stat, read, close) on every dynamic RequestPool.
+      return Promise.resolve(parseProcNetRoute(readFileSync(this.path, 'utf8')));
     } catch {
-      return [];
+      return Promise.resolve([]);
     }
   }
 }

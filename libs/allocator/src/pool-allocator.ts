@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { Prefix, firstFreeSubnet } from '#app/net';
 import {
@@ -14,6 +14,7 @@ import {
   type StoredPool,
 } from '#app/store';
 import { HOST_ROUTES, type HostRoutes } from './host-routes.js';
+import { SubnetCache, toSubnetView } from './subnet-cache.js';
 import { NETWORK_OPTION, type PoolReply, type PoolRequest } from './types.js';
 import { GATEWAY_DATA_KEY, parseIPv4Prefix, validatePoolId } from './validation.js';
 
@@ -27,24 +28,45 @@ export const LOCAL_POOL_PREFIX = 'local-';
  * write, until the request's deadline.
  */
 @Injectable()
-export class PoolAllocator {
+export class PoolAllocator implements OnModuleDestroy {
   private readonly log = new Logger('PoolAllocator');
 
   constructor(
     private readonly store: EtcdStore,
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
     @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
-  ) {}
+  ) {
+    this.subnets = new SubnetCache(store);
+  }
+
+  private readonly subnets: SubnetCache;
+  /** The revision of the last pool this node created: the subnet view must include it. */
+  private lastCreate?: string;
+
+  async onModuleDestroy(): Promise<void> {
+    await this.subnets.close();
+  }
 
   async requestPool(req: PoolRequest): Promise<PoolReply> {
     const wanted = parsePoolRequest(req);
     const deadline = this.store.deadline();
     const nonce = EtcdStore.nonce();
     const id = wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`;
+    // Subnets come from the watched view (SubnetCache): a new pool is then one transaction. A
+    // fresh read replaces the view whenever it may be behind: after a failed compare, and before
+    // answering a conflict or an exhausted supernet.
+    let fresh = false;
+    let exists = false;
+    // The view must hold our own last create (its compare would fail on it otherwise), and
+    // after a failed compare the change that failed it: the watch delivers both in a moment.
+    let atLeast = this.lastCreate;
 
     for (let attempt = 0; ; attempt++) {
       checkDeadline(deadline, `pool ${id}`);
-      if (wanted.network !== undefined) {
+      const view = fresh ? undefined : await this.subnets.view(atLeast);
+      const { reserved, revision } = view ?? toSubnetView(await this.store.listSubnets(deadline));
+      // A shared pool exists when a subnet names it (written in the same commit as the pool).
+      if (wanted.network !== undefined && (exists || reserved.some((r) => r.pool === id))) {
         const { pool, member } = await this.store.getPoolAndMember(
           id,
           this.config.nodeId,
@@ -68,22 +90,25 @@ export class PoolAllocator {
           }
           continue; // pool vanished or our membership changed under us: read again
         }
+        // Gone since the view saw it: choose a subnet from a fresh read.
+        exists = false;
+        fresh = true;
+        continue;
       }
 
-      const { subnets, revision } = await this.store.listSubnets(deadline);
-      const reserved = subnets.flatMap((s) => {
-        const p = Prefix.tryParse(s.record.address);
-        return p ? [p] : [];
-      });
-      let subnet: Prefix;
-      if (wanted.subnet) {
-        const clash = reserved.find((r) => r.overlaps(wanted.subnet!));
-        if (clash) {
-          throw new SubnetConflict(wanted.subnet.toString(), clash.toString());
+      const subnet = wanted.subnet
+        ? wanted.subnet
+        : await this.chooseDynamicSubnet(reserved.map((r) => r.prefix));
+      const clash = wanted.subnet && reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
+      if (!subnet || clash) {
+        if (!fresh) {
+          fresh = true; // the view may be behind a release: make sure
+          continue;
         }
-        subnet = wanted.subnet;
-      } else {
-        subnet = await this.chooseDynamicSubnet(reserved);
+        if (clash && wanted.subnet) {
+          throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
+        }
+        throw new SupernetExhausted(Prefix.parse(this.config.supernet).toString());
       }
       const gateway = subnet.firstHost()!;
       const record: PoolRecord = {
@@ -104,6 +129,9 @@ export class PoolAllocator {
         deadline,
       );
       if (result.kind === 'created') {
+        if (BigInt(result.pool.createRevision) > BigInt(this.lastCreate ?? '0')) {
+          this.lastCreate = result.pool.createRevision;
+        }
         this.log.log(
           `created pool ${id} with subnet ${record.subnet}` +
             `${record.iprange ? ` range ${record.iprange}` : ''} gateway ${gateway.toString()} on node ${this.config.nodeId}`,
@@ -112,7 +140,14 @@ export class PoolAllocator {
       }
       if (result.kind === 'exists') {
         // Created by another node at the same instant: join it on the next round.
+        exists = true;
         continue;
+      }
+      // Wait for the view to show the change (a few tries), else read afresh.
+      if (view && attempt < 3) {
+        atLeast = String(BigInt(revision) + 1n);
+      } else {
+        fresh = true;
       }
       // Another subnet was written since our read. A static subnet is re-checked against the
       // new list (a real overlap becomes a 400); a dynamic one moves on to the next free subnet.
@@ -162,7 +197,8 @@ export class PoolAllocator {
     }
   }
 
-  private async chooseDynamicSubnet(reserved: Prefix[]): Promise<Prefix> {
+  /** The first free dynamic subnet, or undefined when the supernet is full. */
+  private async chooseDynamicSubnet(reserved: Prefix[]): Promise<Prefix | undefined> {
     const supernet = Prefix.parse(this.config.supernet);
     const avoid = [...reserved];
     if (this.config.avoidHostRoutes) {
@@ -173,11 +209,7 @@ export class PoolAllocator {
         }
       }
     }
-    const subnet = firstFreeSubnet(supernet, this.config.subnetLength, avoid);
-    if (!subnet) {
-      throw new SupernetExhausted(supernet.toString());
-    }
-    return subnet;
+    return firstFreeSubnet(supernet, this.config.subnetLength, avoid);
   }
 }
 

@@ -26,6 +26,7 @@ import {
   decodeRecord,
   type AddressRecord,
   type MemberRecord,
+  type NodeMember,
   type PoolRecord,
   type StoredAddress,
   type StoredMember,
@@ -34,6 +35,7 @@ import {
   type SubnetRecord,
 } from './records.js';
 import { AddressFeed, type AddressFeedHandler } from './address-feed.js';
+import { SubnetFeed, type SubnetFeedHandler } from './subnet-feed.js';
 
 export interface StoreStatus {
   /** true once etcd answered and while it keeps answering */
@@ -51,6 +53,15 @@ export type Deadline = number;
 const CALL_TIMEOUT_MS = 5_000;
 const PROBE_UP_MS = 5_000;
 const PROBE_DOWN_MS = 1_000;
+/**
+ * Keys per page when listing a pool's addresses: ~0.5 MiB per reply, far under gRPC's 4 MiB,
+ * and small enough that a page's decoded objects die young (a lower peak RSS at start-up).
+ */
+const LIST_PAGE = 5_000;
+/** Most addresses reserved in one transaction (etcd's --max-txn-ops is 128 per list). */
+export const MAX_RESERVE_BATCH = 64;
+const NONCE_PREFIX = randomBytes(8).toString('hex');
+let nonceCounter = 0;
 
 const buf = (s: string): Buffer => Buffer.from(s);
 const json = (v: object): Buffer => Buffer.from(JSON.stringify(v));
@@ -87,9 +98,11 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
   private client?: Etcd3;
   private up = false;
   private lastProblem = 'etcd has not been contacted yet';
+  /** lastProblem says why etcd failed (not only that it did) */
+  private lastProblemSpecific = false;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
-  private readonly feeds = new Set<AddressFeed>();
+  private readonly feeds = new Set<AddressFeed | SubnetFeed>();
 
   constructor(@Inject(IPAM_CONFIG) private readonly config: IpamConfig) {
     this.keys = new KeyLayout(config.etcd.prefix);
@@ -116,7 +129,9 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
 
   /** A fresh nonce for one logical write; reused across retries of that write. */
   static nonce(): string {
-    return randomBytes(8).toString('hex');
+    // 64 random bits per process and a counter: as unique as fresh random bytes per write, and
+    // no call into the CSPRNG on every request.
+    return `${NONCE_PREFIX}${(nonceCounter++).toString(36)}`;
   }
 
   deadline(): Deadline {
@@ -193,29 +208,53 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     return kv ? toAddress(ip, kv) : undefined;
   }
 
-  /** The IPs allocated in a pool (keys only) and the revision of that read. */
+  /**
+   * The IPs allocated in a pool (keys only) and the revision of that read. Read in pages of
+   * LIST_PAGE keys, all at the first page's revision (one consistent snapshot): a single reply
+   * for a pool of ~70,000 addresses would exceed gRPC's 4 MiB message limit (RESOURCE_EXHAUSTED,
+   * and the pool could never be allocated from). If that revision is compacted between pages,
+   * the list starts again at the newest one.
+   */
   async listAddressKeys(
     poolId: string,
     deadline: Deadline,
   ): Promise<{ ips: string[]; revision: string }> {
     const prefix = this.keys.addressesOf(poolId);
-    const key = buf(prefix);
-    const res = await this.txn(
-      {
-        compare: [],
-        success: [{ request_range: { key, range_end: prefixEnd(key), keys_only: true } }],
-        failure: [],
-      },
-      deadline,
-    );
-    const ips: string[] = [];
-    for (const kv of rangeKvs(res.responses[0])) {
-      const ip = KeyLayout.tail(kv.key.toString(), prefix);
-      if (ip !== undefined) {
-        ips.push(ip);
+    const end = prefixEnd(buf(prefix));
+    for (let attempt = 1; ; attempt++) {
+      const ips: string[] = [];
+      let from = buf(prefix);
+      let revision: string | undefined;
+      try {
+        for (;;) {
+          const pinned = revision;
+          const res = await this.withEtcd(
+            (options) =>
+              this.etcd().kv.range(
+                { key: from, range_end: end, keys_only: true, limit: LIST_PAGE, revision: pinned },
+                options,
+              ),
+            deadline,
+          );
+          revision ??= res.header.revision;
+          for (const kv of res.kvs) {
+            const ip = KeyLayout.tail(kv.key.toString(), prefix);
+            if (ip !== undefined) {
+              ips.push(ip);
+            }
+          }
+          const last = res.kvs[res.kvs.length - 1];
+          if (!res.more || !last) {
+            return { ips, revision };
+          }
+          from = Buffer.concat([last.key, Buffer.from([0])]);
+        }
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
+          throw err;
+        }
       }
     }
-    return { ips, revision: res.header.revision };
   }
 
   // ---------------------------------------------------------- transactions
@@ -269,7 +308,7 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
           {
             request_put: {
               key: buf(this.keys.member(p.id, p.node)),
-              value: json({ refs: 1, req: nonce }),
+              value: memberValue(1, nonce),
             },
           },
         ],
@@ -315,7 +354,9 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
             ? { key: memberKey, target: 'Mod', result: 'Equal', mod_revision: member.modRevision }
             : { key: memberKey, target: 'Create', result: 'Equal', create_revision: 0 },
         ],
-        success: [{ request_put: { key: memberKey, value: json({ refs, req: nonce }) } }],
+        success: [
+          { request_put: { key: memberKey, value: memberValue(refs, nonce, member?.record) } },
+        ],
         failure: [{ request_range: { key: poolKey } }, { request_range: { key: memberKey } }],
       },
       deadline,
@@ -323,8 +364,8 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     if (res.succeeded) {
       return { kind: 'joined', refs };
     }
-    const memberNow = rangeKvs(res.responses[1])[0];
-    if (memberNow && decodeRecord<MemberRecord>(memberNow.value)?.req === nonce) {
+    // Our own earlier commit, even if another join or release of this node followed it.
+    if (memberWrittenBy(rangeKvs(res.responses[1])[0], nonce)) {
       return { kind: 'joined', refs };
     }
     const poolNow = rangeKvs(res.responses[0])[0];
@@ -367,16 +408,18 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
       const res = await this.txn(
         {
           compare: [poolCompare, memberCompare],
-          success: [{ request_put: { key: memberKey, value: json({ refs, req: nonce }) } }],
-          failure: [{ request_range: { key: memberKey } }],
+          success: [
+            { request_put: { key: memberKey, value: memberValue(refs, nonce, member.record) } },
+          ],
+          failure: [{ request_range: { key: memberKey } }, { request_range: { key: poolKey } }],
         },
         deadline,
       );
       const now = rangeKvs(res.responses[0])[0];
-      if (res.succeeded || (now && decodeRecord<MemberRecord>(now.value)?.req === nonce)) {
+      if (res.succeeded || memberWrittenBy(now, nonce)) {
         return { kind: 'decremented', refs };
       }
-      return { kind: 'retry' };
+      return leaveOutcome(pool, member, now, rangeKvs(res.responses[1])[0]);
     }
     const membersKey = buf(this.keys.membersOf(pool.id));
     const addressesKey = buf(this.keys.addressesOf(pool.id));
@@ -409,6 +452,7 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
             },
           },
           { request_range: { key: poolKey } },
+          { request_range: { key: memberKey } },
         ],
       },
       deadline,
@@ -419,9 +463,8 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     if (res.responses[0]?.response_txn?.succeeded) {
       return { kind: 'left' };
     }
-    // A retried commit of ours leaves no trace to recognise: the caller re-reads, finds no
-    // membership (or no pool) and treats the release as done, which is the same outcome.
-    return { kind: 'retry' };
+    // A retried commit of ours deleted the membership we read: recognised by its create revision.
+    return leaveOutcome(pool, member, rangeKvs(res.responses[2])[0], rangeKvs(res.responses[1])[0]);
   }
 
   /**
@@ -485,21 +528,55 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
       },
       deadline,
     );
-    if (res.succeeded) {
-      return { kind: 'reserved' };
-    }
-    const addrKv = rangeKvs(res.responses[1])[0];
-    const poolKv = rangeKvs(res.responses[0])[0];
-    if (addrKv) {
-      const existing = toAddress(ip, addrKv);
-      if (existing.record.req === nonce) {
-        return { kind: 'reserved' };
-      }
-      if (poolKv && poolKv.create_revision === pool.createRevision) {
-        return { kind: 'taken', existing };
-      }
-    }
-    return { kind: 'pool-gone' };
+    return res.succeeded ? { kind: 'reserved' } : reserveOutcome(pool, ip, nonce, res.responses);
+  }
+
+  /**
+   * T5 for several addresses of one pool in ONE etcd transaction (the allocator batches dynamic
+   * allocations that arrive together). The outer transaction compares nothing; each address is a
+   * nested transaction with exactly reserveAddress's compares, writes and failure reads, so each
+   * one succeeds or fails on its own: an address somebody else took fails only itself. One
+   * round trip, one commit, one revision for all of them. At most MAX_RESERVE_BATCH addresses;
+   * the IPs must be distinct (etcd refuses a transaction that writes a key twice).
+   */
+  async reserveAddresses(
+    pool: StoredPool,
+    wanted: readonly { ip: string; record: AddressRecord; nonce: string }[],
+    deadline: Deadline,
+  ): Promise<ReserveResult[]> {
+    const poolKey = buf(this.keys.pool(pool.id));
+    const poolCompare: ICompare = {
+      key: poolKey,
+      target: 'Create',
+      result: 'Equal',
+      create_revision: pool.createRevision,
+    };
+    const res = await this.txn(
+      {
+        compare: [],
+        success: wanted.map(({ ip, record, nonce }): IRequestOp => {
+          const key = buf(this.keys.address(pool.id, ip));
+          return {
+            request_txn: {
+              compare: [
+                poolCompare,
+                { key, target: 'Create', result: 'Equal', create_revision: 0 },
+              ],
+              success: [{ request_put: { key, value: json({ ...record, req: nonce }) } }],
+              failure: [{ request_range: { key: poolKey } }, { request_range: { key } }],
+            },
+          };
+        }),
+        failure: [],
+      },
+      deadline,
+    );
+    return wanted.map(({ ip, nonce }, i): ReserveResult => {
+      const nested = res.responses[i]?.response_txn;
+      return nested?.succeeded === true
+        ? { kind: 'reserved' }
+        : reserveOutcome(pool, ip, nonce, nested?.responses ?? []);
+    });
   }
 
   /** T7: delete an address if it has not changed since it was read. */
@@ -520,8 +597,10 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     if (res.succeeded) {
       return 'deleted';
     }
-    // Gone already (a retried delete of ours, or another release): the outcome is the same.
-    return rangeKvs(res.responses[0]).length === 0 ? 'deleted' : 'changed';
+    // Gone already (a retried delete of ours, or another release): the outcome is the same. The
+    // same IP allocated again meanwhile is a new key (another create revision): not ours to delete.
+    const now = rangeKvs(res.responses[0])[0];
+    return !now || now.create_revision !== address.createRevision ? 'deleted' : 'changed';
   }
 
   // ------------------------------------------------------------- watching
@@ -546,6 +625,33 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     return feed;
   }
 
+  /**
+   * A live view of every reserved subnet: listed once, then kept fresh by a watch on
+   * `subnets/`, with the revision it is complete up to (SubnetFeed). Only a hint for choosing
+   * a subnet: createPool's compare against that revision decides.
+   */
+  openSubnetFeed(handler: SubnetFeedHandler): SubnetFeed {
+    const feed = new SubnetFeed(
+      handler,
+      {
+        list: async () => this.listSubnets(this.deadline()),
+        watch: (fromRevision) =>
+          this.etcd().watch().prefix(this.keys.subnetsPrefix).startRevision(fromRevision).watcher(),
+        decode: (kv) => this.subnetOf(kv),
+        network: (kv) => KeyLayout.tail(kv.key.toString(), this.keys.subnetsPrefix),
+      },
+      () => this.feeds.delete(feed),
+    );
+    this.feeds.add(feed);
+    return feed;
+  }
+
+  private subnetOf(kv: IKeyValue): StoredSubnet | undefined {
+    const record = decodeRecord<SubnetRecord>(kv.value);
+    const network = KeyLayout.tail(kv.key.toString(), this.keys.subnetsPrefix);
+    return record && network !== undefined ? { network, record } : undefined;
+  }
+
   // ------------------------------------------------------------ internals
 
   private etcd(): Etcd3 {
@@ -568,7 +674,12 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     };
     if (etcd.tls?.caFile || etcd.tls?.certFile) {
       options.credentials = {
-        rootCertificate: etcd.tls.caFile ? readFileSync(etcd.tls.caFile) : Buffer.alloc(0),
+        // Without a CA file: grpc's default roots. etcd3 types the field as required, but hands it
+        // to grpc's createSsl, where null means "default roots" and an empty buffer trusts nothing.
+        rootCertificate: etcd.tls.caFile
+          ? readFileSync(etcd.tls.caFile)
+          : // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- see above
+            (null as unknown as Buffer),
         privateKey: etcd.tls.keyFile ? readFileSync(etcd.tls.keyFile) : undefined,
         certChain: etcd.tls.certFile ? readFileSync(etcd.tls.certFile) : undefined,
       };
@@ -603,7 +714,13 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
   }
 
   private markDown(err: unknown): void {
-    const problem = this.describe(err);
+    // Some errors say nothing about why: every host's circuit breaker open, or grpc-js's "Last
+    // error: null" of a new channel on a connection that had failed already. Keep the reason.
+    const vague =
+      isBrokenCircuitError(err) || (err instanceof Error && /Last error: null/.test(err.message));
+    const keep = vague && !this.up && this.lastProblemSpecific;
+    const problem = keep ? this.lastProblem : this.describe(err);
+    this.lastProblemSpecific = keep || !vague;
     if (this.up || problem !== this.lastProblem) {
       this.log.warn(problem);
     }
@@ -692,6 +809,237 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     const record = decodeRecord<PoolRecord>(kv.value) ?? { subnet: '', gateway: '' };
     return { id, record, createRevision: kv.create_revision };
   }
+
+  // ------------------------------------------------------------------ cleanup
+  // Reads and guarded writes of apps/cleanup (spec 1.5), used by nothing else. Every delete or
+  // update is ONE transaction that compares the mod revision the caller read, so a key written
+  // since (a new allocation, a join, a release) is never touched. Pool deletes reuse T4
+  // (deletePoolIfUnused).
+
+  /** The store's current revision: the cleanup pass's R (spec 1.5). */
+  async currentRevision(deadline: Deadline): Promise<string> {
+    // Any read answers with the store's revision; one key (usually absent) keeps it cheap.
+    const res = await this.txn(
+      {
+        compare: [],
+        success: [{ request_range: { key: buf(`${this.keys.root}/`), keys_only: true } }],
+        failure: [],
+      },
+      deadline,
+    );
+    return res.header.revision;
+  }
+
+  /** Every pool, in key order, and the revision of that read. */
+  async listPools(deadline: Deadline): Promise<{ pools: StoredPool[]; revision: string }> {
+    const prefix = this.keys.poolsPrefix;
+    const kvs = await this.rangeWithRevision(prefix, deadline);
+    const pools: StoredPool[] = [];
+    for (const kv of kvs.kvs) {
+      const id = KeyLayout.tail(kv.key.toString(), prefix);
+      if (id !== undefined && id !== '' && !id.includes('/')) {
+        pools.push(this.toPool(id, kv));
+      }
+    }
+    return { pools, revision: kvs.revision };
+  }
+
+  /** Every address of one pool, with its record and revisions, in key order. */
+  async listAddresses(
+    poolId: string,
+    deadline: Deadline,
+  ): Promise<{ addresses: StoredAddress[]; revision: string }> {
+    const prefix = this.keys.addressesOf(poolId);
+    const kvs = await this.rangeWithRevision(prefix, deadline);
+    const addresses: StoredAddress[] = [];
+    for (const kv of kvs.kvs) {
+      const ip = KeyLayout.tail(kv.key.toString(), prefix);
+      if (ip !== undefined && ip !== '') {
+        addresses.push(toAddress(ip, kv));
+      }
+    }
+    return { addresses, revision: kvs.revision };
+  }
+
+  /** Every membership of one pool (one per node), in key order. */
+  async listMembers(
+    poolId: string,
+    deadline: Deadline,
+  ): Promise<{ members: NodeMember[]; revision: string }> {
+    const prefix = this.keys.membersOf(poolId);
+    const kvs = await this.rangeWithRevision(prefix, deadline);
+    const members: NodeMember[] = [];
+    for (const kv of kvs.kvs) {
+      const node = KeyLayout.tail(kv.key.toString(), prefix);
+      if (node !== undefined && node !== '') {
+        members.push({ node, ...toMember(kv) });
+      }
+    }
+    return { members, revision: kvs.revision };
+  }
+
+  /**
+   * Every key under the prefix with its value, keys relative to the prefix (`pools/blue`), all
+   * read at ONE revision: the consistency check's snapshot (`--check`). Read in pages pinned to
+   * the first page's revision, so a large store stays under gRPC's 4 MiB reply limit (a page of
+   * 5,000 keys with values is ~1 MiB); if that revision is compacted between pages, the read
+   * starts again at the newest one.
+   */
+  async snapshot(
+    deadline: Deadline,
+    pageSize = 5_000,
+  ): Promise<{ entries: { key: string; value: string }[]; revision: string }> {
+    const root = `${this.keys.root}/`;
+    const end = prefixEnd(buf(root));
+    for (let attempt = 1; ; attempt++) {
+      const entries: { key: string; value: string }[] = [];
+      let from = buf(root);
+      let revision: string | undefined;
+      try {
+        for (;;) {
+          const pinned = revision;
+          const res = await this.withEtcd(
+            (options) =>
+              this.etcd().kv.range(
+                { key: from, range_end: end, limit: pageSize, revision: pinned },
+                options,
+              ),
+            deadline,
+          );
+          revision ??= res.header.revision;
+          for (const kv of res.kvs) {
+            const key = KeyLayout.tail(kv.key.toString(), root);
+            if (key !== undefined) {
+              entries.push({ key, value: kv.value.toString() });
+            }
+          }
+          const last = res.kvs[res.kvs.length - 1];
+          if (!res.more || !last) {
+            return { entries, revision };
+          }
+          from = Buffer.concat([last.key, Buffer.from([0])]);
+        }
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes an address if it has not changed since it was read. Unlike a release (T7) an address
+   * released and taken again meanwhile reports 'changed': the cleanup did not free it. One gone
+   * already reports 'deleted': a retried delete of ours leaves no other trace.
+   */
+  async deleteAddressIfUnchanged(
+    poolId: string,
+    address: StoredAddress,
+    deadline: Deadline,
+  ): Promise<'deleted' | 'changed'> {
+    const key = buf(this.keys.address(poolId, address.ip));
+    const res = await this.txn(
+      {
+        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: address.modRevision }],
+        success: [{ request_delete_range: { key } }],
+        failure: [{ request_range: { key, keys_only: true } }],
+      },
+      deadline,
+    );
+    return res.succeeded || rangeKvs(res.responses[0]).length === 0 ? 'deleted' : 'changed';
+  }
+
+  /**
+   * Deletes one node's membership of a pool if it has not changed since it was read (no join or
+   * release meanwhile). A membership already gone counts as deleted: a retried delete of ours
+   * leaves no other trace, and the outcome is the same.
+   */
+  async deleteMemberIfUnchanged(
+    poolId: string,
+    member: NodeMember,
+    deadline: Deadline,
+  ): Promise<'deleted' | 'changed'> {
+    const key = buf(this.keys.member(poolId, member.node));
+    const res = await this.txn(
+      {
+        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: member.modRevision }],
+        success: [{ request_delete_range: { key } }],
+        failure: [{ request_range: { key } }],
+      },
+      deadline,
+    );
+    if (res.succeeded) {
+      return 'deleted';
+    }
+    return rangeKvs(res.responses[0]).length === 0 ? 'deleted' : 'changed';
+  }
+
+  /**
+   * Sets the reference count of one node's membership if it has not changed since it was read.
+   * The nonce recognises a retried commit of our own, as in joinPool.
+   */
+  async setMemberRefs(
+    poolId: string,
+    member: NodeMember,
+    refs: number,
+    nonce: string,
+    deadline: Deadline,
+  ): Promise<'set' | 'changed'> {
+    const key = buf(this.keys.member(poolId, member.node));
+    const res = await this.txn(
+      {
+        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: member.modRevision }],
+        success: [{ request_put: { key, value: memberValue(refs, nonce, member.record) } }],
+        failure: [{ request_range: { key } }],
+      },
+      deadline,
+    );
+    return res.succeeded || memberWrittenBy(rangeKvs(res.responses[0])[0], nonce)
+      ? 'set'
+      : 'changed';
+  }
+
+  /** All keys under a prefix (values included) and the revision of that read. */
+  private async rangeWithRevision(
+    prefix: string,
+    deadline: Deadline,
+  ): Promise<{ kvs: IKeyValue[]; revision: string }> {
+    const key = buf(prefix);
+    const res = await this.txn(
+      {
+        compare: [],
+        success: [{ request_range: { key, range_end: prefixEnd(key) } }],
+        failure: [],
+      },
+      deadline,
+    );
+    return { kvs: rangeKvs(res.responses[0]), revision: res.header.revision };
+  }
+}
+
+/**
+ * What a failed reservation means, from its failure reads (the pool key, then the address key):
+ * our own earlier commit (the address carries our nonce), taken by somebody else, or the pool
+ * is gone (deleted, or re-created under the same name).
+ */
+function reserveOutcome(
+  pool: StoredPool,
+  ip: string,
+  nonce: string,
+  responses: IResponseOp[],
+): ReserveResult {
+  const poolKv = rangeKvs(responses[0])[0];
+  const addrKv = rangeKvs(responses[1])[0];
+  if (addrKv) {
+    const existing = toAddress(ip, addrKv);
+    if (existing.record.req === nonce) {
+      return { kind: 'reserved' };
+    }
+    if (poolKv && poolKv.create_revision === pool.createRevision) {
+      return { kind: 'taken', existing };
+    }
+  }
+  return { kind: 'pool-gone' };
 }
 
 function rangeKvs(op: IResponseOp | undefined): IKeyValue[] {
@@ -701,7 +1049,50 @@ function rangeKvs(op: IResponseOp | undefined): IKeyValue[] {
 function toMember(kv: IKeyValue): StoredMember {
   const record = decodeRecord<MemberRecord>(kv.value);
   const refs = typeof record?.refs === 'number' && record.refs > 0 ? record.refs : 1;
-  return { record: { ...record, refs }, modRevision: kv.mod_revision };
+  return {
+    record: { ...record, refs },
+    modRevision: kv.mod_revision,
+    createRevision: kv.create_revision,
+  };
+}
+
+/** How many nonces of earlier writes a membership keeps (MemberRecord.reqs). */
+const MEMBER_NONCES = 8;
+
+/** A membership value written by `nonce`, keeping the nonces of the latest earlier writes. */
+function memberValue(refs: number, nonce: string, previous?: MemberRecord): Buffer {
+  const earlier = Array.isArray(previous?.reqs)
+    ? previous.reqs
+    : previous?.req
+      ? [previous.req]
+      : [];
+  return json({ refs, req: nonce, reqs: [nonce, ...earlier].slice(0, MEMBER_NONCES) });
+}
+
+/** True when the membership as it is now was written, or recently written, by `nonce`. */
+function memberWrittenBy(kv: IKeyValue | undefined, nonce: string): boolean {
+  const record = kv ? decodeRecord<MemberRecord>(kv.value) : undefined;
+  return record?.req === nonce || (Array.isArray(record?.reqs) && record.reqs.includes(nonce));
+}
+
+/**
+ * After a leave whose compares failed: when the membership that was read is gone (deleted, or
+ * deleted and taken again by a later join), the references it counted are released already, by
+ * our own earlier commit whose reply was lost or by another release of this node; releasing
+ * again would take a reference that a later join added. Otherwise the caller reads again.
+ */
+function leaveOutcome(
+  pool: StoredPool,
+  member: StoredMember,
+  memberNow: IKeyValue | undefined,
+  poolNow: IKeyValue | undefined,
+): LeaveResult {
+  if (member.createRevision === undefined || memberNow?.create_revision === member.createRevision) {
+    return { kind: 'retry' };
+  }
+  return poolNow?.create_revision === pool.createRevision
+    ? { kind: 'left' }
+    : { kind: 'pool-deleted' };
 }
 
 function toAddress(ip: string, kv: IKeyValue): StoredAddress {
@@ -729,7 +1120,11 @@ function isStoreRefusal(err: unknown): boolean {
 
 /** Removes anything that could be a credential from an etcd error message. */
 function scrub(message: string, config: IpamConfig): string {
-  let out = message.replace(/\s+/g, ' ').trim();
+  // grpc-js ends some messages with an empty "Resolution note:".
+  let out = message
+    .replace(/\s+/g, ' ')
+    .replace(/ ?Resolution note: ?$/, '')
+    .trim();
   const password = config.etcd.auth?.password;
   if (password) {
     out = out.split(password).join('***');

@@ -29,6 +29,11 @@ export interface AddressRecord {
 export interface MemberRecord {
   refs: number;
   req?: string;
+  /**
+   * Nonces of the latest writes, newest first (bounded): a retried commit recognises itself even
+   * when another call of the same node changed the membership before the retry.
+   */
+  reqs?: string[];
 }
 
 /** A pool as read from etcd, with the revision its transactions compare against. */
@@ -41,6 +46,13 @@ export interface StoredPool {
 export interface StoredMember {
   record: MemberRecord;
   modRevision: string;
+  /** Tells a membership deleted and taken again apart from the one that was read. */
+  createRevision?: string;
+}
+
+/** One node's membership of a pool, as listed by the cleanup. */
+export interface NodeMember extends StoredMember {
+  node: string;
 }
 
 export interface StoredAddress {

@@ -38,6 +38,11 @@ describe('parseObject', () => {
       raw: Buffer.from([0x7b, 0xff, 0x7d]),
       message: 'invalid request body: not valid UTF-8',
     },
+    {
+      name: 'nested too deep (would overflow the validators)',
+      raw: `{"Options":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      message: 'invalid request body: nested deeper than 32 levels',
+    },
   ])('$name -> 400 message', ({ raw, message }) => {
     const result = parseObject(typeof raw === 'string' ? Buffer.from(raw) : raw);
     expect(typeof result).toBe('string');

@@ -18,6 +18,12 @@ const MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES;
  */
 export const BODY_TIMEOUT_MS = 30_000;
 
+/**
+ * Docker's bodies nest three levels deep. Far deeper nesting (thousands of `[` fit in 1 MiB) is
+ * refused here: the validators walk bodies recursively and would overflow the stack (a 500).
+ */
+export const MAX_BODY_DEPTH = 32;
+
 export interface BodyReaderOptions {
   limit?: number;
   timeoutMs?: number;
@@ -143,5 +149,19 @@ export function parseObject(raw: Buffer): Record<string, unknown> | string {
   if (!isJsonObject(value)) {
     return `invalid request body: expected a JSON object, got ${describeJsonType(value)}`;
   }
+  if (nestedDeeper(value, MAX_BODY_DEPTH)) {
+    return `invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`;
+  }
   return value;
+}
+
+/** True when `value` has more than `levels` levels of arrays and objects (recursion bounded). */
+function nestedDeeper(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  if (levels === 0) {
+    return true;
+  }
+  return Object.values(value).some((child) => nestedDeeper(child, levels - 1));
 }

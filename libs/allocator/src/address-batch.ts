@@ -1,0 +1,179 @@
+import type { Addr, Prefix } from '#app/net';
+import {
+  MAX_RESERVE_BATCH,
+  PoolExhausted,
+  type AddressFeed,
+  type AddressRecord,
+  type Deadline,
+  type EtcdStore,
+  type ReserveResult,
+  type StoredPool,
+} from '#app/store';
+import { checkDeadline } from './pool-allocator.js';
+
+/** What a batch needs of one pool's local state (AddressAllocator's PoolState). */
+export interface BatchPool {
+  readonly pool: StoredPool;
+  readonly subnet: Prefix;
+  readonly feed?: AddressFeed;
+  /** Takes the next free candidate in the local view, or undefined when it looks full. */
+  nextCandidate(): Addr | undefined;
+  releaseLocally(value: bigint): void;
+}
+
+/** One dynamic allocation waiting for its transaction. */
+interface Waiting {
+  /** The record to write, without its address. */
+  readonly record: AddressRecord;
+  readonly nonce: string;
+  readonly deadline: Deadline;
+  /** The local view said "full" once and the pool was listed again for this request. */
+  relisted: boolean;
+  resolve(addr: Addr | undefined): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Dynamic allocations of one pool that arrive together share one etcd transaction. Requests are
+ * queued and flushed on the next turn of the event loop (setImmediate: no timer, so a lone
+ * request waits for nothing), up to MAX_RESERVE_BATCH per transaction. Each request gets its own
+ * candidate from the local free set and its own nested transaction
+ * (`EtcdStore.reserveAddresses`), so an address taken meanwhile by another node fails only that
+ * request, which goes round again with the next candidate. A batch of one is plain
+ * `reserveAddress`. Correctness still rests on each address's compares alone.
+ */
+export class AddressBatch {
+  private readonly waiting: Waiting[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly poolId: string,
+    private readonly state: BatchPool,
+    private readonly store: EtcdStore,
+    private readonly onReserved: (addr: Addr, record: AddressRecord) => void,
+  ) {}
+
+  /** The reserved address, or undefined when the pool was deleted or re-created meanwhile. */
+  allocate(record: AddressRecord, nonce: string, deadline: Deadline): Promise<Addr | undefined> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ record, nonce, deadline, relisted: false, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.waiting.length > 0) {
+      void this.run(this.waiting.splice(0, MAX_RESERVE_BATCH));
+    }
+  }
+
+  /** Rounds of candidates and one transaction each, until every request is settled. */
+  private async run(batch: Waiting[]): Promise<void> {
+    let pending = batch;
+    try {
+      while (pending.length > 0) {
+        pending = pending.filter((w) => {
+          try {
+            checkDeadline(w.deadline, `an address in pool ${this.poolId}`);
+            return true;
+          } catch (err) {
+            w.reject(err);
+            return false;
+          }
+        });
+        if (pending.length === 0) {
+          return;
+        }
+        if (this.state.feed?.stale) {
+          await this.state.feed.sync();
+        }
+        const tries: { w: Waiting; addr: Addr }[] = [];
+        const full: Waiting[] = [];
+        for (const w of pending) {
+          const addr = this.state.nextCandidate();
+          if (addr) {
+            tries.push({ w, addr });
+          } else {
+            full.push(w);
+          }
+        }
+        if (full.some((w) => !w.relisted)) {
+          // The local view says full: make sure with a fresh list before saying so. This
+          // round's candidates go back first, so the list cannot hand one out twice.
+          for (const t of tries) {
+            this.state.releaseLocally(t.addr.value);
+          }
+          for (const w of full) {
+            w.relisted = true;
+          }
+          await this.state.feed?.sync();
+          continue;
+        }
+        for (const w of full) {
+          w.reject(new PoolExhausted(this.poolId));
+        }
+        pending = tries.length === 0 ? [] : await this.reserve(tries);
+      }
+    } catch (err) {
+      for (const w of pending) {
+        w.reject(err); // a request settled already ignores this
+      }
+    }
+  }
+
+  /** One transaction for `tries`; settles the requests it decides and returns the others. */
+  private async reserve(tries: { w: Waiting; addr: Addr }[]): Promise<Waiting[]> {
+    const length = this.state.subnet.length;
+    const wanted = tries.map(({ w, addr }) => ({
+      ip: addr.toString(),
+      record: { ...w.record, address: `${addr.toString()}/${length}` },
+      nonce: w.nonce,
+    }));
+    const deadline = Math.min(...tries.map((t) => t.w.deadline));
+    let results: ReserveResult[];
+    try {
+      const one = wanted.length === 1 ? wanted[0] : undefined;
+      results = one
+        ? [
+            await this.store.reserveAddress(
+              this.state.pool,
+              one.ip,
+              one.record,
+              one.nonce,
+              deadline,
+            ),
+          ]
+        : await this.store.reserveAddresses(this.state.pool, wanted, deadline);
+    } catch (err) {
+      for (const t of tries) {
+        this.state.releaseLocally(t.addr.value);
+        t.w.reject(err);
+      }
+      return [];
+    }
+    const again: Waiting[] = [];
+    tries.forEach((t, i) => {
+      const result = results[i];
+      switch (result?.kind) {
+        case 'reserved':
+          this.onReserved(t.addr, t.w.record);
+          t.w.resolve(t.addr);
+          break;
+        case 'pool-gone':
+          this.state.releaseLocally(t.addr.value);
+          t.w.resolve(undefined);
+          break;
+        case 'taken':
+        case undefined:
+          // Taken by another node (our watch had not told us yet): it stays marked; next one.
+          again.push(t.w);
+          break;
+      }
+    });
+    return again;
+  }
+}
