@@ -1,0 +1,437 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+
+import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { Prefix } from '#app/net';
+import {
+  EtcdStore,
+  StoreUnavailable,
+  type NodeMember,
+  type StoredAddress,
+  type StoredPool,
+} from '#app/store';
+
+import type { CleanupOptions } from './cli.js';
+import {
+  DOCKER_NETWORKS,
+  DockerUnavailable,
+  type DockerNetworks,
+} from './docker/docker-networks.js';
+import {
+  classifyAddress,
+  classifyForgotten,
+  planMembership,
+  planPoolDeletion,
+  readDockerView,
+  type AddressReason,
+  type PoolUse,
+} from './plan.js';
+import {
+  addressOutcome,
+  countAddress,
+  emptyReport,
+  type CleanupReport,
+  type PoolReport,
+} from './report.js';
+
+/** SIGTERM or SIGINT arrived: stop before the next change. */
+export class CleanupInterrupted extends Error {
+  override get name(): string {
+    return 'CleanupInterrupted';
+  }
+}
+
+/** A request that makes no sense for this node (--forget-node of its own NODE_ID). */
+export class CleanupRefused extends Error {
+  override get name(): string {
+    return 'CleanupRefused';
+  }
+}
+
+/**
+ * One cleanup pass (spec 1.5), or --forget-node. The decisions are the pure functions of
+ * plan.ts; every change is one EtcdStore transaction that compares the mod revision read, so a
+ * key written since (a container that is starting, a join, a release) is never touched.
+ */
+@Injectable()
+export class CleanupService {
+  private readonly log = new Logger('Cleanup');
+
+  constructor(
+    private readonly store: EtcdStore,
+    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
+    @Inject(DOCKER_NETWORKS) private readonly docker: DockerNetworks,
+  ) {}
+
+  /**
+   * Runs what the options ask for. Never throws: a failure ends the run and is reported
+   * (`ok: false`, `error`) with what was done before it.
+   */
+  async run(options: CleanupOptions, signal: AbortSignal): Promise<CleanupReport> {
+    const forget = options.forgetNode;
+    const report = emptyReport(
+      forget === undefined ? 'pass' : 'forget-node',
+      forget ?? this.config.nodeId,
+      options.dryRun,
+    );
+    try {
+      if (forget === undefined) {
+        await this.pass(options, report, signal);
+      } else {
+        await this.forget(forget, options, report, signal);
+      }
+    } catch (e) {
+      report.ok = false;
+      report.error = this.describeFailure(e, report);
+    }
+    return report;
+  }
+
+  // ------------------------------------------------------------------------------ the pass
+
+  private async pass(
+    options: CleanupOptions,
+    report: CleanupReport,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const nodeId = this.config.nodeId;
+    const driver = options.driver ?? this.config.driverName;
+    report.driver = driver;
+
+    // 1. R, and whether Docker answers at all (before waiting for nothing).
+    const revision = await this.store.currentRevision(this.store.deadline());
+    report.revision = revision;
+    await this.docker.ping();
+    this.log.log(
+      `recorded etcd revision ${revision}; waiting ${options.quiesceSeconds} s for containers ` +
+        `that are starting to show up in Docker at ${this.docker.where}`,
+    );
+    // 2. The quiesce: an endpoint shows in Docker only once its container has joined.
+    await this.quiesce(options.quiesceSeconds, signal);
+
+    // 3. Docker's view, then etcd's.
+    const networks = await this.docker.list();
+    const { pools: allPools } = await this.store.listPools(this.store.deadline());
+    const view = readDockerView(networks, allPools, driver);
+    this.log.log(
+      `Docker lists ${view.driverNetworks} network(s) of IPAM driver ${driver} and ` +
+        `${view.known.size} address(es) in use; etcd holds ${allPools.length} pool(s)`,
+    );
+    report.warnings.push(...view.warnings);
+    const R = BigInt(revision);
+    let owned = 0;
+
+    for (const pool of this.inScope(allPools, options.pool, report)) {
+      this.checkSignal(signal);
+      const use = view.uses.get(pool.id);
+      const poolReport = newPoolReport(pool, use);
+      report.pools.push(poolReport);
+
+      // 4. Addresses: this node's, older than R, not a gateway, unknown to Docker.
+      const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
+      for (const address of addresses) {
+        let reason = classifyAddress(address, nodeId, R, view.known);
+        owned += address.record.node === nodeId ? 1 : 0;
+        if (reason === 'orphan') {
+          reason = await this.free(pool, address, reason, options.dryRun, signal);
+        }
+        countAddress(
+          report,
+          poolReport,
+          addressOutcome(address.ip, address.record.node, address.record.type, reason),
+        );
+      }
+
+      // 5. This node's membership against the local networks on the pool.
+      const { members } = await this.store.listMembers(pool.id, this.store.deadline());
+      const mine = members.find((m) => m.node === nodeId);
+      owned += mine ? 1 : 0;
+      let membersLeft = members.length;
+      const plan = planMembership(mine, use, R);
+      switch (plan.action) {
+        case 'none':
+          break;
+        case 'missing':
+          poolReport.membership = { node: nodeId, result: 'missing' };
+          report.warnings.push(
+            `pool ${pool.id} is used by Docker network ${plan.networks.join(', ')}, but node ` +
+              `${nodeId} is not a member: the pool is kept; re-create the network to rejoin it`,
+          );
+          break;
+        case 'keep':
+          poolReport.membership = {
+            node: nodeId,
+            result: 'kept',
+            refs: plan.refs,
+            reason: plan.reason,
+          };
+          break;
+        case 'skip':
+          poolReport.membership = { node: nodeId, result: 'skipped', reason: plan.reason };
+          break;
+        case 'set-refs': {
+          this.checkSignal(signal);
+          const done =
+            options.dryRun ||
+            (await this.store.setMemberRefs(
+              pool.id,
+              plan.member,
+              plan.to,
+              EtcdStore.nonce(),
+              this.store.deadline(),
+            )) === 'set';
+          if (done) {
+            report.totals.refsSet++;
+            poolReport.membership = {
+              node: nodeId,
+              result: 'refs-set',
+              from: plan.from,
+              to: plan.to,
+            };
+            this.change(
+              options,
+              `set node ${nodeId}'s references to pool ${pool.id} from ${plan.from} to ${plan.to}`,
+            );
+          } else {
+            poolReport.membership = { node: nodeId, result: 'skipped', reason: 'changed' };
+          }
+          break;
+        }
+        case 'delete':
+          if (await this.dropMember(pool, plan.member, options.dryRun, signal)) {
+            membersLeft--;
+            report.totals.membershipsDeleted++;
+            poolReport.membership = {
+              node: nodeId,
+              result: 'deleted',
+              reason: 'no-local-network',
+            };
+            this.change(
+              options,
+              `deleted node ${nodeId}'s membership of pool ${pool.id}: no local network uses it`,
+            );
+          } else {
+            poolReport.membership = { node: nodeId, result: 'skipped', reason: 'changed' };
+          }
+          break;
+      }
+
+      // 6. The pool itself, once no node is a member.
+      const gc = planPoolDeletion(membersLeft, use);
+      poolReport.outcome =
+        gc === 'delete'
+          ? await this.deletePool(pool, report, options.dryRun, signal)
+          : { result: 'kept', reason: gc };
+    }
+
+    if (owned === 0 && view.driverNetworks > 0) {
+      report.warnings.push(
+        `node ${nodeId} owns no address and no membership in etcd, yet Docker has ` +
+          `${view.driverNetworks} network(s) of driver ${driver}: is NODE_ID the plugin's?`,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------------ --forget-node
+
+  private async forget(
+    node: string,
+    options: CleanupOptions,
+    report: CleanupReport,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (node === this.config.nodeId) {
+      throw new CleanupRefused(
+        `--forget-node ${node} is this node's own NODE_ID: a cleanup pass frees its leaks`,
+      );
+    }
+    const revision = await this.store.currentRevision(this.store.deadline());
+    report.revision = revision;
+    const R = BigInt(revision);
+    const { pools: allPools } = await this.store.listPools(this.store.deadline());
+    this.log.log(`forgetting node ${node} at etcd revision ${revision}`);
+
+    for (const pool of this.inScope(allPools, options.pool, report)) {
+      this.checkSignal(signal);
+      const poolReport = newPoolReport(pool, undefined);
+      report.pools.push(poolReport);
+
+      const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
+      for (const address of addresses) {
+        let reason = classifyForgotten(address, node, R);
+        if (reason === 'forgotten') {
+          reason = await this.free(pool, address, reason, options.dryRun, signal);
+        }
+        countAddress(
+          report,
+          poolReport,
+          addressOutcome(address.ip, address.record.node, address.record.type, reason),
+        );
+      }
+
+      const { members } = await this.store.listMembers(pool.id, this.store.deadline());
+      const theirs = members.find((m) => m.node === node);
+      let dropped = false;
+      if (theirs && BigInt(theirs.modRevision) > R) {
+        poolReport.membership = { node, result: 'skipped', reason: 'new' };
+      } else if (theirs) {
+        dropped = await this.dropMember(pool, theirs, options.dryRun, signal);
+        if (dropped) {
+          report.totals.membershipsDeleted++;
+          poolReport.membership = { node, result: 'deleted', reason: 'forgotten' };
+          this.change(options, `deleted node ${node}'s membership of pool ${pool.id}`);
+        } else {
+          poolReport.membership = { node, result: 'skipped', reason: 'changed' };
+        }
+      }
+      // Only the pools this node leaves without members: the others are a pass's business.
+      const membersLeft = members.length - (dropped ? 1 : 0);
+      if (dropped && membersLeft === 0) {
+        poolReport.outcome = await this.deletePool(pool, report, options.dryRun, signal);
+      } else if (membersLeft === 0) {
+        poolReport.outcome = { result: 'kept', reason: 'not-forgotten' };
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ helpers
+
+  /** Deletes one address if unchanged since read; returns the reason to report. */
+  private async free(
+    pool: StoredPool,
+    address: StoredAddress,
+    reason: AddressReason,
+    dryRun: boolean,
+    signal: AbortSignal,
+  ): Promise<AddressReason> {
+    if (dryRun) {
+      return reason;
+    }
+    this.checkSignal(signal);
+    const result = await this.store.deleteAddressIfUnchanged(
+      pool.id,
+      address,
+      this.store.deadline(),
+    );
+    if (result === 'changed') {
+      return 'changed';
+    }
+    this.log.log(
+      `freed ${address.ip} in pool ${pool.id} (node ${address.record.node}, ` +
+        `${reason === 'orphan' ? 'unknown to Docker' : 'node forgotten'}, mod revision ${address.modRevision})`,
+    );
+    return reason;
+  }
+
+  /** Deletes a membership if unchanged since read (true), or reports it changed (false). */
+  private async dropMember(
+    pool: StoredPool,
+    member: NodeMember,
+    dryRun: boolean,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    if (dryRun) {
+      return true;
+    }
+    this.checkSignal(signal);
+    const result = await this.store.deleteMemberIfUnchanged(pool.id, member, this.store.deadline());
+    return result === 'deleted';
+  }
+
+  /** T4: deletes the pool if it still has no member (compared in the transaction). */
+  private async deletePool(
+    pool: StoredPool,
+    report: CleanupReport,
+    dryRun: boolean,
+    signal: AbortSignal,
+  ): Promise<PoolReport['outcome']> {
+    const network = Prefix.tryParse(pool.record.subnet)?.network().toString();
+    if (network === undefined) {
+      report.warnings.push(`pool ${pool.id} has no valid subnet (${pool.record.subnet}): kept`);
+      return { result: 'kept', reason: 'invalid' };
+    }
+    if (!dryRun) {
+      this.checkSignal(signal);
+      if (!(await this.store.deletePoolIfUnused(pool, network, this.store.deadline()))) {
+        return { result: 'kept', reason: 'changed' };
+      }
+      this.log.log(`deleted pool ${pool.id} (${pool.record.subnet}): no member left`);
+    }
+    report.totals.poolsDeleted++;
+    return { result: 'deleted' };
+  }
+
+  private inScope(
+    pools: readonly StoredPool[],
+    only: string | undefined,
+    report: CleanupReport,
+  ): StoredPool[] {
+    if (only === undefined) {
+      return [...pools];
+    }
+    const found = pools.filter((p) => p.id === only);
+    if (found.length === 0) {
+      report.warnings.push(`pool ${only} does not exist in etcd: nothing to do`);
+    }
+    return found;
+  }
+
+  private change(options: CleanupOptions, what: string): void {
+    if (!options.dryRun) {
+      this.log.log(what);
+    }
+  }
+
+  private async quiesce(seconds: number, signal: AbortSignal): Promise<void> {
+    this.checkSignal(signal);
+    try {
+      await sleep(seconds * 1000, undefined, { signal });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new CleanupInterrupted(`interrupted by ${reasonOf(signal)} during the quiesce`);
+      }
+      throw e;
+    }
+  }
+
+  private checkSignal(signal: AbortSignal): void {
+    if (signal.aborted) {
+      throw new CleanupInterrupted(`interrupted by ${reasonOf(signal)}`);
+    }
+  }
+
+  private describeFailure(e: unknown, report: CleanupReport): string {
+    const t = report.totals;
+    const changes = report.dryRun ? 0 : t.freed + t.membershipsDeleted + t.refsSet + t.poolsDeleted;
+    const expected =
+      e instanceof StoreUnavailable ||
+      e instanceof DockerUnavailable ||
+      e instanceof CleanupInterrupted ||
+      e instanceof CleanupRefused;
+    const message = e instanceof Error ? e.message : String(e);
+    if (!expected) {
+      this.log.error(`cleanup failed: ${message}`, e instanceof Error ? e.stack : undefined);
+    }
+    return changes === 0
+      ? `${message}; nothing was deleted`
+      : `${message}; stopped after ${changes} change(s), each checked against etcd`;
+  }
+}
+
+function newPoolReport(pool: StoredPool, use: PoolUse | undefined): PoolReport {
+  return {
+    pool: pool.id,
+    subnet: pool.record.subnet,
+    networks: [...(use?.networks ?? []), ...(use?.foreign ?? [])],
+    kept: 0,
+    freed: 0,
+    skipped: 0,
+    reasons: {},
+    addresses: [],
+    outcome: { result: 'kept', reason: 'has-members' },
+  };
+}
+
+function reasonOf(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'a signal';
+}
