@@ -220,32 +220,58 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     deadline: Deadline,
   ): Promise<{ ips: string[]; revision: string }> {
     const prefix = this.keys.addressesOf(poolId);
+    const { items, revision } = await this.pagedRange(prefix, deadline, true, LIST_PAGE, (kv) =>
+      KeyLayout.tail(kv.key.toString(), prefix),
+    );
+    return { ips: items, revision };
+  }
+
+  /**
+   * Every key under `prefix`, mapped by `map` (undefined drops a key), read in pages of
+   * `pageSize` all pinned to the first page's revision: one consistent snapshot that stays under
+   * gRPC's reply limit however large the range. If that revision is compacted between pages,
+   * the read starts again at the newest one.
+   */
+  private async pagedRange<T>(
+    prefix: string,
+    deadline: Deadline,
+    keysOnly: boolean,
+    pageSize: number,
+    map: (kv: IKeyValue) => T | undefined,
+  ): Promise<{ items: T[]; revision: string }> {
     const end = prefixEnd(buf(prefix));
     for (let attempt = 1; ; attempt++) {
-      const ips: string[] = [];
+      const items: T[] = [];
       let from = buf(prefix);
       let revision: string | undefined;
       try {
         for (;;) {
+          const page = from;
           const pinned = revision;
           const res = await this.withEtcd(
             (options) =>
               this.etcd().kv.range(
-                { key: from, range_end: end, keys_only: true, limit: LIST_PAGE, revision: pinned },
+                {
+                  key: page,
+                  range_end: end,
+                  keys_only: keysOnly,
+                  limit: pageSize,
+                  revision: pinned,
+                },
                 options,
               ),
             deadline,
           );
           revision ??= res.header.revision;
           for (const kv of res.kvs) {
-            const ip = KeyLayout.tail(kv.key.toString(), prefix);
-            if (ip !== undefined) {
-              ips.push(ip);
+            const item = map(kv);
+            if (item !== undefined) {
+              items.push(item);
             }
           }
           const last = res.kvs[res.kvs.length - 1];
           if (!res.more || !last) {
-            return { ips, revision };
+            return { items, revision };
           }
           from = Buffer.concat([last.key, Buffer.from([0])]);
         }
@@ -890,41 +916,11 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     pageSize = 5_000,
   ): Promise<{ entries: { key: string; value: string }[]; revision: string }> {
     const root = `${this.keys.root}/`;
-    const end = prefixEnd(buf(root));
-    for (let attempt = 1; ; attempt++) {
-      const entries: { key: string; value: string }[] = [];
-      let from = buf(root);
-      let revision: string | undefined;
-      try {
-        for (;;) {
-          const pinned = revision;
-          const res = await this.withEtcd(
-            (options) =>
-              this.etcd().kv.range(
-                { key: from, range_end: end, limit: pageSize, revision: pinned },
-                options,
-              ),
-            deadline,
-          );
-          revision ??= res.header.revision;
-          for (const kv of res.kvs) {
-            const key = KeyLayout.tail(kv.key.toString(), root);
-            if (key !== undefined) {
-              entries.push({ key, value: kv.value.toString() });
-            }
-          }
-          const last = res.kvs[res.kvs.length - 1];
-          if (!res.more || !last) {
-            return { entries, revision };
-          }
-          from = Buffer.concat([last.key, Buffer.from([0])]);
-        }
-      } catch (err) {
-        if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
-          throw err;
-        }
-      }
-    }
+    const { items, revision } = await this.pagedRange(root, deadline, false, pageSize, (kv) => {
+      const key = KeyLayout.tail(kv.key.toString(), root);
+      return key === undefined ? undefined : { key, value: kv.value.toString() };
+    });
+    return { entries: items, revision };
   }
 
   /**
