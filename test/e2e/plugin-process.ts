@@ -108,11 +108,19 @@ export interface WireReply {
  * One plugin call exactly as dockerd sends it: `POST /<Method>`, no Content-Type, the vendor
  * Accept header, a JSON body with a trailing newline (or an empty body when there are no args).
  */
+const quietSockets = new WeakSet<object>();
+
 export function pluginCall(
   socketPath: string,
   method: string,
   body?: unknown,
-  opts: { raw?: string | Buffer; httpMethod?: string; timeoutMs?: number } = {},
+  opts: {
+    raw?: string | Buffer;
+    httpMethod?: string;
+    timeoutMs?: number;
+    /** Called once the whole request has been written to the socket. */
+    onSent?: () => void;
+  } = {},
 ): Promise<WireReply> {
   const payload =
     opts.raw !== undefined ? opts.raw : body === undefined ? '' : `${JSON.stringify(body)}\n`;
@@ -152,7 +160,16 @@ export function pluginCall(
     req.on('error', reject);
     // A server that answers early (413) and closes makes the rest of a large write fail with
     // EPIPE on the socket after the request has let go of it: expected, not a test error.
-    req.on('socket', (socket) => socket.on('error', () => undefined));
+    // Once per socket: a keep-alive socket serves many requests.
+    req.on('socket', (socket) => {
+      if (!quietSockets.has(socket)) {
+        quietSockets.add(socket);
+        socket.on('error', () => undefined);
+      }
+    });
+    if (opts.onSent) {
+      req.on('finish', opts.onSent);
+    }
     req.end(payload);
   });
 }

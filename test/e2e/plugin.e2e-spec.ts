@@ -347,7 +347,16 @@ describe('plugin lifecycle', () => {
     expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).body).toEqual({
       Implements: ['IpamDriver'],
     });
-    const waiting = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', { Options: null });
+    let sent!: () => void;
+    const written = new Promise<void>((resolveSent) => (sent = resolveSent));
+    const waiting = pluginCall(
+      plugin.socketPath,
+      'IpamDriver.RequestPool',
+      { Options: null },
+      { onSent: sent },
+    );
+    // Stop only once the call is on the wire, so it is a waiting call, not a late one.
+    await written;
     const stopped = plugin.stop('SIGTERM');
     const reply = await waiting;
     // Never a dropped connection.

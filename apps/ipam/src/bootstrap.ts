@@ -13,13 +13,13 @@ import { IpamLogger } from './logger/ipam-logger.js';
 const CONTEXT = 'Main';
 
 /** Builds the module (validating the environment) or exits 1 with the config problems. */
-function buildAppModule(early: PluginListener | undefined): DynamicModule {
+async function buildAppModule(early: PluginListener | undefined): Promise<DynamicModule> {
   try {
     return AppModule.forRoot();
   } catch (e) {
     if (e instanceof ConfigError) {
-      early?.abandon();
       process.stderr.write(`kontena-ipam: ${e.message}\n`);
+      await early?.abandon('the plugin cannot start: its configuration is invalid');
       process.exit(1);
     }
     throw e;
@@ -35,7 +35,7 @@ export async function start(
   early?: PluginListener,
   releaseEarlySignals?: () => void,
 ): Promise<void> {
-  const appModule = buildAppModule(early);
+  const appModule = await buildAppModule(early);
   // Logs of the bootstrap are held until the configured logger is in place.
   const app: INestApplication = await NestFactory.create(appModule, createPluginAdapter(), {
     ...PLUGIN_APP_OPTIONS,
@@ -51,6 +51,9 @@ export async function start(
   );
 
   configurePluginApp(app, logger);
+  // From here a stop signal goes through Nest's shutdown, and PluginSocket answers the calls
+  // waiting on the early socket.
+  app.get(PluginSocket).adopt(early);
   // SIGTERM/SIGINT: drain the socket (PluginSocket), close etcd (the store), exit 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   releaseEarlySignals?.();
@@ -61,7 +64,7 @@ export async function start(
     await app.get(HealthServer).listen();
   } catch (e) {
     logger.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, undefined, CONTEXT);
-    early?.abandon();
+    await early?.abandon('the plugin cannot start');
     await app.close();
     process.exit(1);
   }

@@ -28,8 +28,7 @@ async function main(): Promise<void> {
       const stopEarly = (): void => {
         stopRequested = true;
         if (!opening) {
-          early?.abandon();
-          process.exit(0);
+          void (early?.abandon() ?? Promise.resolve()).then(() => process.exit(0));
         }
       };
       process.on('SIGTERM', stopEarly);

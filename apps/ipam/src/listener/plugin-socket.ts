@@ -37,6 +37,8 @@ export class PluginSocket implements OnModuleDestroy {
   private readonly path: string;
   private server: Server | undefined;
   private listener: PluginListener | undefined;
+  /** The socket main opened before the app loaded, until listen() takes it over. */
+  private early: PluginListener | undefined;
   private inFlight = 0;
   private state: 'idle' | 'listening' | 'closing' | 'closed' = 'idle';
 
@@ -50,8 +52,13 @@ export class PluginSocket implements OnModuleDestroy {
    * still starting (spec 1.2).
    */
   async listen(app: INestApplication, early?: PluginListener): Promise<void> {
+    this.adopt(early);
     await app.init();
-    const listener = early ?? (await PluginListener.open(this.path));
+    if (this.state !== 'idle') {
+      return; // a stop signal came while the app was initialising: close() abandoned the socket
+    }
+    const listener = this.early ?? (await PluginListener.open(this.path));
+    this.early = undefined;
     const server = listener.server;
     server.on('request', (_req, res) => {
       this.inFlight++;
@@ -64,6 +71,14 @@ export class PluginSocket implements OnModuleDestroy {
     this.listener = listener;
     this.state = 'listening';
     this.logger.log(`serving the plugin API on ${this.path}`);
+  }
+
+  /**
+   * Takes charge of the socket main opened early, before the shutdown hooks are installed: a
+   * stop from then on answers the calls waiting on it (close) even if listen() has not finished.
+   */
+  adopt(early: PluginListener | undefined): void {
+    this.early ??= early;
   }
 
   status(): ListenerStatus {
@@ -79,6 +94,15 @@ export class PluginSocket implements OnModuleDestroy {
 
   /** Stops accepting, waits up to `timeoutMs` for calls in flight, then cuts what is left. */
   async close(timeoutMs: number): Promise<void> {
+    const early = this.early;
+    if (this.state === 'idle' && early !== undefined) {
+      // Stopped before the app was attached: the waiting calls get a 503, the file goes away.
+      this.state = 'closed';
+      this.early = undefined;
+      this.logger.log(`shutting down before serving: closing ${this.path}`);
+      await early.abandon();
+      return;
+    }
     const server = this.server;
     const listener = this.listener;
     if (server === undefined || listener === undefined || this.state !== 'listening') {
