@@ -17,6 +17,8 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --out DIR]
   --quick    smaller counts, same sections (under a minute); targets are judged on a full run
   --out DIR  where the JSON results go (default bench/results)
   --profile DIR  run the plugin of sections 1-4 with node --cpu-prof into DIR
+  --only LIST    run only these sections: main (1-4, one plugin), startup (5), cleanup (6),
+                 comma-separated, e.g. --only cleanup; the table shows only their figures
   ETCD_ENDPOINT=http://…  use this etcd instead of starting one`;
 
 const { values: argv } = parseArgs({
@@ -24,6 +26,7 @@ const { values: argv } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     profile: { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -32,6 +35,16 @@ if (argv.help) {
   process.exit(0);
 }
 const QUICK = argv.quick;
+const SECTIONS = ['main', 'startup', 'cleanup'];
+const ONLY = argv.only === undefined ? SECTIONS : argv.only.split(',').map((x) => x.trim());
+for (const name of ONLY) {
+  if (!SECTIONS.includes(name)) {
+    console.error(
+      `--only ${argv.only}: unknown section ${name} (sections: ${SECTIONS.join(', ')})`,
+    );
+    process.exit(2);
+  }
+}
 
 /** Counts of one run; the targets are stated for the full ones. */
 const P = QUICK
@@ -232,6 +245,7 @@ const results = {
   startedAt: new Date().toISOString(),
   mode: QUICK ? 'quick' : 'full',
   params: P,
+  ran: ONLY,
   host: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -287,6 +301,40 @@ async function main() {
     cleanups.push(() => raw.delete().prefix(`${ROOT_PREFIX}/`));
   }
 
+  if (ONLY.includes('main')) {
+    await mainSections(etcd, raw);
+  }
+
+  // ---------------------------------------------------------------------- section 5
+  if (ONLY.includes('startup')) {
+    await startup(etcd.endpoints, raw);
+  }
+
+  // ---------------------------------------------------------------------- section 6
+  if (ONLY.includes('cleanup')) {
+    await cleanupPass(etcd.endpoints, raw);
+  }
+
+  const elapsed = (performance.now() - started) / 1000;
+  results.sections.elapsedSeconds = elapsed;
+  results.host.loadavgAtEnd = loadavg();
+  printTable();
+  if (QUICK) {
+    note('quick mode: smaller counts and shorter runs; the targets are judged on a full run');
+  }
+  mkdirSync(argv.out, { recursive: true });
+  const file = join(argv.out, `${STAMP}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results: ${file} (${elapsed.toFixed(1)} s)`);
+  console.log('compare runs (medians): node bench/compare.mjs bench/results/*.json');
+}
+
+/**
+ * Sections 1-4 on one plugin: raw etcd against RequestAddress, the fill curve, dynamic pools.
+ * @param {Awaited<ReturnType<typeof startEtcd>>} etcd
+ * @param {import('etcd3').Etcd3} raw
+ */
+async function mainSections(etcd, raw) {
   // ---------------------------------------------------------------- sections 1 and 2
   const mainPrefix = `${ROOT_PREFIX}/main`;
   const plugin = await spawnPlugin({
@@ -534,25 +582,6 @@ async function main() {
   caller.close();
   livePlugins.delete(plugin);
   await plugin.stop();
-
-  // ---------------------------------------------------------------------- section 5
-  await startup(etcd.endpoints, raw);
-
-  // ---------------------------------------------------------------------- section 6
-  await cleanupPass(etcd.endpoints, raw);
-
-  const elapsed = (performance.now() - started) / 1000;
-  results.sections.elapsedSeconds = elapsed;
-  results.host.loadavgAtEnd = loadavg();
-  printTable();
-  if (QUICK) {
-    note('quick mode: smaller counts and shorter runs; the targets are judged on a full run');
-  }
-  mkdirSync(argv.out, { recursive: true });
-  const file = join(argv.out, `${STAMP}${QUICK ? '-quick' : ''}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`results: ${file} (${elapsed.toFixed(1)} s)`);
-  console.log('compare runs (medians): node bench/compare.mjs bench/results/*.json');
 }
 
 const PLUGIN_MAIN_REL = 'dist/apps/ipam/src/main.js';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 
 import { GATEWAY_OPTION, GATEWAY_TYPE, type PoolRequest } from '#app/allocator';
+import { MAX_DELETE_BATCH } from '#app/store';
 
 import type { PoolReport } from '../../apps/cleanup/src/report.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
@@ -21,6 +22,11 @@ function take(node: IpamNode, poolId: string, address?: string, gateway = false)
     ...(address ? { address } : {}),
     options: gateway ? { [GATEWAY_OPTION]: GATEWAY_TYPE } : {},
   });
+}
+
+/** `10.83.0.7/23` → `10.83.0.7` */
+function ipOnly(cidr: string): string {
+  return cidr.split('/')[0]!;
 }
 
 function poolOf(pools: PoolReport[], id: string): PoolReport {
@@ -118,6 +124,35 @@ describe('the cleanup pass on a real etcd', () => {
     // The orphans are free again for anyone.
     expect((await take(b, 'kontena', '10.81.0.30')).address).toBe('10.81.0.30/24');
     expect((await take(a, 'kontena', '10.81.0.31')).address).toBe('10.81.0.31/24');
+  });
+
+  it('should free orphans over several delete transactions, keeping the containers among them', async () => {
+    // More orphans than one transaction deletes, with containers in between and past the last.
+    await a.pools.requestPool(shared('many', '10.83.0.0/23'));
+    const taken: string[] = [];
+    for (let i = 0; i < 2 * MAX_DELETE_BATCH + 15; i++) {
+      taken.push(ipOnly((await take(a, 'many')).address));
+    }
+    const containers = taken.filter((_, i) => i % 20 === 7);
+    const orphans = taken.length - containers.length;
+    expect(orphans).toBeGreaterThan(2 * MAX_DELETE_BATCH);
+    docker.networks = [
+      dockerNetwork('many', {
+        poolOption: 'many',
+        configs: [{ subnet: '10.83.0.0/23', auxAddresses: [] }],
+        endpoints: containers.map((ipv4, i) => ({ name: `c${i}`, ipv4 })),
+      }),
+    ];
+
+    const report = await cleanup.run();
+
+    expect(report.ok).toBe(true);
+    expect(poolOf(report.pools, 'many')).toMatchObject({
+      freed: orphans,
+      reasons: { container: containers.length, orphan: orphans, gateway: 1 },
+    });
+    expect(report.totals.freed).toBe(orphans);
+    expect((await addressKeys('many')).sort()).toEqual(['10.83.0.1', ...containers].sort());
   });
 
   it('should never free an address allocated or re-written after its revision', async () => {

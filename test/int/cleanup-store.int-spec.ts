@@ -1,7 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 
-import { EtcdStore, type NodeMember } from '#app/store';
+import { EtcdStore, MAX_DELETE_BATCH, type NodeMember } from '#app/store';
 
 import { uniquePrefix } from '../support/prefix.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
@@ -172,9 +172,9 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     });
   });
 
-  it('deleteAddressIfUnchanged should free an address as read, never one taken again since', async () => {
+  it('deleteAddressesIfUnchanged should free addresses as read, never one taken again since', async () => {
     await a.pools.requestPool({ options: { network: 't' }, pool: '10.92.0.0/24', v6: false });
-    for (const ip of ['10.92.0.5', '10.92.0.6', '10.92.0.7']) {
+    for (const ip of ['10.92.0.5', '10.92.0.6', '10.92.0.7', '10.92.0.8']) {
       await a.addresses.requestAddress({ poolId: 't', address: ip, options: {} });
     }
     const read = (await a.store.listAddresses('t', deadline())).addresses;
@@ -183,20 +183,44 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.6' });
     await b.addresses.requestAddress({ poolId: 't', address: '10.92.0.6', options: {} });
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.7' });
-    expect(await a.store.deleteAddressIfUnchanged('t', at('10.92.0.5'), deadline())).toBe(
-      'deleted',
-    );
-    expect(await a.store.deleteAddressIfUnchanged('t', at('10.92.0.6'), deadline())).toBe(
-      'changed',
-    );
-    expect(await a.store.deleteAddressIfUnchanged('t', at('10.92.0.7'), deadline())).toBe(
-      'deleted',
-    );
+    // One transaction: each address is deleted or kept on its own.
+    expect(
+      await a.store.deleteAddressesIfUnchanged(
+        't',
+        ['10.92.0.5', '10.92.0.6', '10.92.0.7', '10.92.0.8'].map(at),
+        deadline(),
+      ),
+    ).toEqual(['deleted', 'changed', 'deleted', 'deleted']);
     expect(await raw.keys('addresses/t/')).toEqual([
       'addresses/t/10.92.0.1',
       'addresses/t/10.92.0.6',
     ]);
     expect((await raw.dump())['addresses/t/10.92.0.6']).toMatchObject({ node: 'node-b' });
+    expect(await a.store.deleteAddressesIfUnchanged('t', [], deadline())).toEqual([]);
+  });
+
+  it('deleteAddressesIfUnchanged should take a full batch and refuse a larger one unchanged', async () => {
+    await a.pools.requestPool({ options: { network: 'u' }, pool: '10.93.0.0/24', v6: false });
+    await Promise.all(
+      Array.from({ length: MAX_DELETE_BATCH + 1 }, () =>
+        a.addresses.requestAddress({ poolId: 'u', options: {} }),
+      ),
+    );
+    const read = (await a.store.listAddresses('u', deadline())).addresses.filter(
+      (x) => x.record.type !== 'gateway',
+    );
+    expect(read).toHaveLength(MAX_DELETE_BATCH + 1);
+    await expect(a.store.deleteAddressesIfUnchanged('u', read, deadline())).rejects.toThrow(
+      /at most/,
+    );
+    expect(await raw.keys('addresses/u/')).toHaveLength(MAX_DELETE_BATCH + 2);
+    const results = await a.store.deleteAddressesIfUnchanged(
+      'u',
+      read.slice(0, MAX_DELETE_BATCH),
+      deadline(),
+    );
+    expect(results.every((r) => r === 'deleted')).toBe(true);
+    expect(await raw.keys('addresses/u/')).toHaveLength(2);
   });
 
   it('deletePoolIfUnused (T4) should delete a pool without members with its subnet and addresses', async () => {

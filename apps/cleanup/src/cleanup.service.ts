@@ -5,6 +5,7 @@ import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { Prefix } from '#app/net';
 import {
   EtcdStore,
+  MAX_DELETE_BATCH,
   StoreUnavailable,
   type NodeMember,
   type StoredAddress,
@@ -129,18 +130,15 @@ export class CleanupService {
 
       // 4. Addresses: this node's, older than R, not a gateway, unknown to Docker.
       const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
-      for (const address of addresses) {
-        let reason = classifyAddress(address, nodeId, R, view.known);
-        owned += address.record.node === nodeId ? 1 : 0;
-        if (reason === 'orphan') {
-          reason = await this.free(pool, address, reason, options.dryRun, signal);
-        }
-        countAddress(
-          report,
-          poolReport,
-          addressOutcome(address.ip, address.record.node, address.record.type, reason),
-        );
-      }
+      owned += addresses.filter((a) => a.record.node === nodeId).length;
+      await this.sweep(
+        pool,
+        addresses,
+        (address) => classifyAddress(address, nodeId, R, view.known),
+        options.dryRun,
+        signal,
+        { report, poolReport },
+      );
 
       // 5. This node's membership against the local networks on the pool.
       const { members } = await this.store.listMembers(pool.id, this.store.deadline());
@@ -257,17 +255,14 @@ export class CleanupService {
       report.pools.push(poolReport);
 
       const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
-      for (const address of addresses) {
-        let reason = classifyForgotten(address, node, R);
-        if (reason === 'forgotten') {
-          reason = await this.free(pool, address, reason, options.dryRun, signal);
-        }
-        countAddress(
-          report,
-          poolReport,
-          addressOutcome(address.ip, address.record.node, address.record.type, reason),
-        );
-      }
+      await this.sweep(
+        pool,
+        addresses,
+        (address) => classifyForgotten(address, node, R),
+        options.dryRun,
+        signal,
+        { report, poolReport },
+      );
 
       const { members } = await this.store.listMembers(pool.id, this.store.deadline());
       const theirs = members.find((m) => m.node === node);
@@ -296,31 +291,63 @@ export class CleanupService {
 
   // ------------------------------------------------------------------------------ helpers
 
-  /** Deletes one address if unchanged since read; returns the reason to report. */
-  private async free(
+  /**
+   * Classifies a pool's addresses and frees those classified 'orphan' or 'forgotten', each only if
+   * unchanged since read, MAX_DELETE_BATCH per etcd transaction. Every address is counted into
+   * the report with its final reason, in order, as soon as its batch is done, so a pass that fails
+   * or is interrupted part-way reports exactly what it freed.
+   */
+  private async sweep(
     pool: StoredPool,
-    address: StoredAddress,
-    reason: AddressReason,
+    addresses: readonly StoredAddress[],
+    classify: (address: StoredAddress) => AddressReason,
     dryRun: boolean,
     signal: AbortSignal,
-  ): Promise<AddressReason> {
-    if (dryRun) {
-      return reason;
+    into: { report: CleanupReport; poolReport: PoolReport },
+  ): Promise<void> {
+    let seen: { address: StoredAddress; reason: AddressReason }[] = [];
+    let doomed: { address: StoredAddress; reason: AddressReason }[] = [];
+    const flush = async (): Promise<void> => {
+      if (doomed.length > 0 && !dryRun) {
+        this.checkSignal(signal);
+        const results = await this.store.deleteAddressesIfUnchanged(
+          pool.id,
+          doomed.map((d) => d.address),
+          this.store.deadline(),
+        );
+        doomed.forEach((d, i) => {
+          if (results[i] === 'changed') {
+            d.reason = 'changed';
+            return;
+          }
+          const { address } = d;
+          this.log.log(
+            `freed ${address.ip} in pool ${pool.id} (node ${address.record.node}, ` +
+              `${d.reason === 'orphan' ? 'unknown to Docker' : 'node forgotten'}, mod revision ${address.modRevision})`,
+          );
+        });
+      }
+      for (const { address, reason } of seen) {
+        countAddress(
+          into.report,
+          into.poolReport,
+          addressOutcome(address.ip, address.record.node, address.record.type, reason),
+        );
+      }
+      seen = [];
+      doomed = [];
+    };
+    for (const address of addresses) {
+      const entry = { address, reason: classify(address) };
+      seen.push(entry);
+      if (entry.reason === 'orphan' || entry.reason === 'forgotten') {
+        doomed.push(entry);
+        if (doomed.length === MAX_DELETE_BATCH) {
+          await flush();
+        }
+      }
     }
-    this.checkSignal(signal);
-    const result = await this.store.deleteAddressIfUnchanged(
-      pool.id,
-      address,
-      this.store.deadline(),
-    );
-    if (result === 'changed') {
-      return 'changed';
-    }
-    this.log.log(
-      `freed ${address.ip} in pool ${pool.id} (node ${address.record.node}, ` +
-        `${reason === 'orphan' ? 'unknown to Docker' : 'node forgotten'}, mod revision ${address.modRevision})`,
-    );
-    return reason;
+    await flush();
   }
 
   /** Deletes a membership if unchanged since read (true), or reports it changed (false). */

@@ -60,6 +60,8 @@ const PROBE_DOWN_MS = 1_000;
 const LIST_PAGE = 5_000;
 /** Most addresses reserved in one transaction (etcd's --max-txn-ops is 128 per list). */
 export const MAX_RESERVE_BATCH = 64;
+/** Addresses per cleanup delete transaction (etcd allows 128 operations per transaction). */
+export const MAX_DELETE_BATCH = 100;
 const NONCE_PREFIX = randomBytes(8).toString('hex');
 let nonceCounter = 0;
 
@@ -924,25 +926,48 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Deletes an address if it has not changed since it was read. Unlike a release (T7) an address
-   * released and taken again meanwhile reports 'changed': the cleanup did not free it. One gone
-   * already reports 'deleted': a retried delete of ours leaves no other trace.
+   * Deletes addresses if they have not changed since they were read (the cleanup's frees), up to
+   * MAX_DELETE_BATCH in ONE transaction: the outer one compares nothing, each address is a nested
+   * transaction comparing its own mod revision, so each one is deleted or kept on its own. Unlike
+   * a release (T7) an address released and taken again meanwhile reports 'changed': the cleanup
+   * did not free it. One gone already reports 'deleted': a retried delete of ours leaves no other
+   * trace. The results are in the order of `addresses`; the IPs must be distinct.
    */
-  async deleteAddressIfUnchanged(
+  async deleteAddressesIfUnchanged(
     poolId: string,
-    address: StoredAddress,
+    addresses: readonly StoredAddress[],
     deadline: Deadline,
-  ): Promise<'deleted' | 'changed'> {
-    const key = buf(this.keys.address(poolId, address.ip));
+  ): Promise<('deleted' | 'changed')[]> {
+    if (addresses.length > MAX_DELETE_BATCH) {
+      throw new Error(`at most ${MAX_DELETE_BATCH} addresses per delete, not ${addresses.length}`);
+    }
+    if (addresses.length === 0) {
+      return [];
+    }
     const res = await this.txn(
       {
-        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: address.modRevision }],
-        success: [{ request_delete_range: { key } }],
-        failure: [{ request_range: { key, keys_only: true } }],
+        compare: [],
+        success: addresses.map((address): IRequestOp => {
+          const key = buf(this.keys.address(poolId, address.ip));
+          return {
+            request_txn: {
+              compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: address.modRevision }],
+              success: [{ request_delete_range: { key } }],
+              failure: [{ request_range: { key, keys_only: true } }],
+            },
+          };
+        }),
+        failure: [],
       },
       deadline,
     );
-    return res.succeeded || rangeKvs(res.responses[0]).length === 0 ? 'deleted' : 'changed';
+    return addresses.map((_, i) => {
+      const nested = res.responses[i]?.response_txn;
+      if (nested === undefined) {
+        throw new Error(`etcd answered a batched delete without result ${i}`);
+      }
+      return nested.succeeded || rangeKvs(nested.responses[0]).length === 0 ? 'deleted' : 'changed';
+    });
   }
 
   /**
