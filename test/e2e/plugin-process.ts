@@ -104,12 +104,13 @@ export interface WireReply {
   body: Record<string, unknown> | undefined;
 }
 
+/** Sockets that already carry pluginCall's EPIPE guard (keep-alive sockets are reused). */
+const quietSockets = new WeakSet<object>();
+
 /**
  * One plugin call exactly as dockerd sends it: `POST /<Method>`, no Content-Type, the vendor
  * Accept header, a JSON body with a trailing newline (or an empty body when there are no args).
  */
-const quietSockets = new WeakSet<object>();
-
 export function pluginCall(
   socketPath: string,
   method: string,

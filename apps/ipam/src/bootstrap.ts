@@ -60,7 +60,7 @@ export async function start(
 
   try {
     // The socket first and without waiting for etcd: Docker activates the plugin right away.
-    await app.get(PluginSocket).listen(app, early);
+    await app.get(PluginSocket).listen(app);
     await app.get(HealthServer).listen();
   } catch (e) {
     logger.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, undefined, CONTEXT);

@@ -126,15 +126,13 @@ describe('PluginListener', () => {
       await waiting.written;
       await new Promise((r) => setTimeout(r, 20));
       const abandoned = listener.abandon('stopping for the test', 200);
+      const refused = {
+        status: 503,
+        body: { Err: 'stopping for the test', Error: 'stopping for the test' },
+      };
       const late = call(path, 'IpamDriver.RequestAddress', '{}\n');
-      expect(await waiting.reply).toEqual({
-        status: 503,
-        body: { Err: 'stopping for the test', Error: 'stopping for the test' },
-      });
-      expect(await late.reply).toEqual({
-        status: 503,
-        body: { Err: 'stopping for the test', Error: 'stopping for the test' },
-      });
+      expect(await waiting.reply).toEqual(refused);
+      expect(await late.reply).toEqual(refused);
       await abandoned;
       expect(existsSync(path)).toBe(false);
       expect(listener.listening).toBe(false);

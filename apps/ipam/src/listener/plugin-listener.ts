@@ -122,9 +122,14 @@ export class PluginListener {
       return;
     }
     res.shouldKeepAlive = false;
+    const answer = (): void => writeError(res, 503, this.refusal ?? 'the plugin is shutting down');
+    if (req.readableEnded) {
+      answer();
+      return;
+    }
     // Read the body first: a reply written before it is read can reset the client's write.
     req.resume();
-    req.once('end', () => writeError(res, 503, this.refusal ?? 'the plugin is shutting down'));
+    req.once('end', answer);
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {

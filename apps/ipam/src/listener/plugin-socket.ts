@@ -47,12 +47,11 @@ export class PluginSocket implements OnModuleDestroy {
   }
 
   /**
-   * Starts serving `app` on the socket, through `early` when main opened it before the app had
-   * loaded. Does not wait for etcd: Docker must be able to activate the plugin while etcd is
-   * still starting (spec 1.2).
+   * Starts serving `app` on the socket, through the one adopted when main opened it before the
+   * app had loaded. Does not wait for etcd: Docker must be able to activate the plugin while etcd
+   * is still starting (spec 1.2).
    */
-  async listen(app: INestApplication, early?: PluginListener): Promise<void> {
-    this.adopt(early);
+  async listen(app: INestApplication): Promise<void> {
     await app.init();
     if (this.state !== 'idle') {
       return; // a stop signal came while the app was initialising: close() abandoned the socket
