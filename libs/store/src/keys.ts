@@ -36,6 +36,35 @@ export class KeyLayout {
   subnet(network: string): string {
     return `${this.subnetsPrefix}${network}`;
   }
+  /**
+   * The subnet keys a reservation of `network/length` must see unchanged since its read: every
+   * key whose subnet could overlap it. A subnet inside it has its network address inside it, so
+   * its key starts with the reservation's whole octets (`prefix`: one range, a superset of those
+   * keys); a subnet around it has one of the reservation's shorter masks as its network address
+   * (`keys`: at most one per shorter length). Keys are dotted quads, which do not sort as
+   * numbers: only whole octets make a key prefix, hence the rounding down to them (and to at most
+   * three octets).
+   */
+  subnetOverlapFence(network: string, length: number): { prefix: string; keys: string[] } {
+    const octets = network.split('.').map(Number);
+    const n = octets.reduce((acc, o) => acc * 256 + o, 0) >>> 0;
+    // At most three: a /32's own key has no dot after its fourth octet.
+    const whole = Math.min(Math.floor(length / 8), 3);
+    const prefix = `${this.subnetsPrefix}${octets
+      .slice(0, whole)
+      .map((o) => `${o}.`)
+      .join('')}`;
+    const keys = new Set<string>();
+    for (let l = 0; l < length; l++) {
+      const masked = l === 0 ? 0 : (n & (0xffffffff << (32 - l))) >>> 0;
+      const dotted = [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255];
+      const key = this.subnet(dotted.join('.'));
+      if (!key.startsWith(prefix)) {
+        keys.add(key); // those inside the range are compared already
+      }
+    }
+    return { prefix, keys: [...keys] };
+  }
   addressesOf(poolId: string): string {
     return `${this.addressesRoot}${poolId}/`;
   }
