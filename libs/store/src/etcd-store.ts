@@ -20,6 +20,7 @@ import {
   type KVClient,
 } from 'etcd3';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { Prefix } from '#app/net';
 import { StoreUnavailable } from './errors.js';
 import { KeyLayout, prefixEnd } from './keys.js';
 import {
@@ -303,8 +304,7 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     const record: PoolRecord = { ...p.record, req: nonce };
     // Only the subnet keys that could overlap this one, not all of `subnets/`: etcd reads every
     // key of a range compare, and with 1,000 pools that was half of the transaction's time.
-    const length = Number(p.record.subnet.split('/')[1]);
-    const fence = this.keys.subnetOverlapFence(p.network, length);
+    const fence = this.keys.subnetOverlapFence(Prefix.parse(p.record.subnet));
     const unchangedSince: Omit<ICompare, 'key'> = {
       target: 'Mod',
       result: 'Less',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Prefix } from '#app/net';
 import { KeyLayout } from './keys.js';
 
 const keys = new KeyLayout('/p');
@@ -60,7 +61,7 @@ describe('KeyLayout.subnetOverlapFence', () => {
       around: ['192.168.0.0', '192.160.0.0', '192.128.0.0', '192.0.0.0', '128.0.0.0', '0.0.0.0'],
     },
   ])('$name', ({ network, length, prefix, around }) => {
-    const fence = keys.subnetOverlapFence(network, length);
+    const fence = keys.subnetOverlapFence(Prefix.parse(`${network}/${length}`));
     expect(fence.prefix).toBe(prefix);
     expect(new Set(fence.keys)).toEqual(new Set(around.map((n) => `${S}${n}`)));
   });
@@ -72,7 +73,7 @@ describe('KeyLayout.subnetOverlapFence', () => {
     ['192.168.1.128', 25],
     ['192.168.1.77', 32],
   ] as const)('should fence every key of a subnet overlapping %s/%i', (network, length) => {
-    const fence = keys.subnetOverlapFence(network, length);
+    const fence = keys.subnetOverlapFence(Prefix.parse(`${network}/${length}`));
     const base = toInt(network);
     // Around it: every shorter (or equal) mask of its network address.
     for (let l = 0; l <= length; l++) {
@@ -89,7 +90,7 @@ describe('KeyLayout.subnetOverlapFence', () => {
   });
 
   it('should leave out a sibling /24 that cannot overlap', () => {
-    const fence = keys.subnetOverlapFence('10.80.100.0', 24);
+    const fence = keys.subnetOverlapFence(Prefix.parse('10.80.100.0/24'));
     expect(fenced(fence, `${S}10.80.101.0`)).toBe(false);
     expect(fenced(fence, `${S}10.80.10.0`)).toBe(false);
     expect(fenced(fence, `${S}10.81.0.0`)).toBe(false);

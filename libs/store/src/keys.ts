@@ -1,3 +1,5 @@
+import { Prefix } from '#app/net';
+
 /**
  * The etcd key layout, in one place (spec C.3). Keys keep the original project's paths so an
  * operator who knows kontena-ipam 0.2 can read the store with etcdctl:
@@ -37,28 +39,22 @@ export class KeyLayout {
     return `${this.subnetsPrefix}${network}`;
   }
   /**
-   * The subnet keys a reservation of `network/length` must see unchanged since its read: every
-   * key whose subnet could overlap it. A subnet inside it has its network address inside it, so
-   * its key starts with the reservation's whole octets (`prefix`: one range, a superset of those
-   * keys); a subnet around it has one of the reservation's shorter masks as its network address
-   * (`keys`: at most one per shorter length). Keys are dotted quads, which do not sort as
-   * numbers: only whole octets make a key prefix, hence the rounding down to them (and to at most
-   * three octets).
+   * The subnet keys a reservation of `subnet` must see unchanged since its read: every key whose
+   * subnet could overlap it. A subnet inside it has its network address inside it, so its key
+   * starts with the reservation's whole octets (`prefix`: one range, a superset of those keys); a
+   * subnet around it has one of the reservation's shorter masks as its network address (`keys`:
+   * at most one per shorter length). Keys are dotted quads, which do not sort as numbers: only
+   * whole octets make a key prefix, hence the rounding down to them (and to at most three
+   * octets). IPv4 only, as are the pools.
    */
-  subnetOverlapFence(network: string, length: number): { prefix: string; keys: string[] } {
-    const octets = network.split('.').map(Number);
-    const n = octets.reduce((acc, o) => acc * 256 + o, 0) >>> 0;
+  subnetOverlapFence(subnet: Prefix): { prefix: string; keys: string[] } {
     // At most three: a /32's own key has no dot after its fourth octet.
-    const whole = Math.min(Math.floor(length / 8), 3);
-    const prefix = `${this.subnetsPrefix}${octets
-      .slice(0, whole)
-      .map((o) => `${o}.`)
-      .join('')}`;
+    const whole = Math.min(Math.floor(subnet.length / 8), 3);
+    const octets = subnet.network().toString().split('.').slice(0, whole);
+    const prefix = `${this.subnetsPrefix}${octets.map((o) => `${o}.`).join('')}`;
     const keys = new Set<string>();
-    for (let l = 0; l < length; l++) {
-      const masked = l === 0 ? 0 : (n & (0xffffffff << (32 - l))) >>> 0;
-      const dotted = [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255];
-      const key = this.subnet(dotted.join('.'));
+    for (let l = 0; l < subnet.length; l++) {
+      const key = this.subnet(Prefix.of(subnet.addr, l).network().toString());
       if (!key.startsWith(prefix)) {
         keys.add(key); // those inside the range are compared already
       }
