@@ -359,6 +359,42 @@ describe('allocators on a real etcd', () => {
       const reply = await a.addresses.requestAddress({ poolId: 'again', options: {} });
       expect(reply.address).toMatch(/^10\.70\.8\.\d+\/24$/);
     });
+    it('should answer concurrent calls on a pool deleted under its cached view with PoolNotFound, never crash', async () => {
+      // Regression (CI, crash-safety): a call that found its cached pool gone dropped the cache
+      // entry with a .then() and no rejection handler; when another call had already begun to
+      // reload the pool, that reload's PoolNotFound became an unhandled rejection, which kills
+      // the plugin process.
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        for (let round = 0; round < 10; round++) {
+          const id = `gone-${round}`;
+          await a.pools.requestPool(shared(id, { pool: `10.70.${20 + round}.0/24` }));
+          await a.addresses.requestAddress({ poolId: id, options: {} });
+          await b.pools.requestPool(shared(id));
+          await a.pools.releasePool(id);
+          await b.pools.releasePool(id); // the last member: the pool is deleted
+          const calls = Array.from({ length: 16 }, (_, i) =>
+            a.addresses.requestAddress({
+              poolId: id,
+              options: {},
+              ...(i % 4 === 0 ? { address: `10.70.${20 + round}.${100 + i}` } : {}),
+            }),
+          );
+          const settled = await Promise.allSettled(calls);
+          for (const s of settled) {
+            expect(s.status).toBe('rejected');
+            expect((s as PromiseRejectedResult).reason).toBeInstanceOf(PoolNotFound);
+          }
+        }
+        // Let any stray rejection surface before judging.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
   });
 
   describe('two nodes at once', () => {

@@ -296,13 +296,21 @@ export class AddressAllocator implements OnModuleDestroy {
     return state;
   }
 
+  /**
+   * Drops `state` from the cache if it is still the pool's entry. The entry may already be a
+   * newer load started by a concurrent call, one that rejects (the pool is gone): its caller
+   * handles that, and this check must not turn it into an unhandled rejection.
+   */
   private forget(poolId: string, state: PoolState): void {
-    void this.pools.get(poolId)?.then((current) => {
-      if (current === state) {
-        this.pools.delete(poolId);
-        void state.feed?.close();
-      }
-    });
+    void this.pools.get(poolId)?.then(
+      (current) => {
+        if (current === state) {
+          this.pools.delete(poolId);
+          void state.feed?.close();
+        }
+      },
+      () => undefined,
+    );
   }
 }
 
