@@ -27,12 +27,21 @@ interface ExpressApp {
  * they apply to every route added afterwards.
  */
 export function configurePluginApp(app: INestApplication, logger: LoggerService): void {
-  const express: ExpressApp = app.getHttpAdapter().getInstance();
+  const adapter = pluginAdapterOf(app);
+  const express: ExpressApp = adapter.getInstance();
   express.disable('x-powered-by');
   if (express.router !== undefined) {
     express.router.caseSensitive = true;
     express.router.strict = true;
   }
-  app.use(accessLog(logger));
-  app.use(jsonBodyReader());
+  adapter.useCallMiddleware(accessLog(logger), jsonBodyReader());
+}
+
+/** The app's adapter, which must be the plugin's own (createPluginAdapter). */
+export function pluginAdapterOf(app: INestApplication): JsonExpressAdapter {
+  const adapter = app.getHttpAdapter();
+  if (!(adapter instanceof JsonExpressAdapter)) {
+    throw new Error('the plugin app must be created with createPluginAdapter()');
+  }
+  return adapter;
 }

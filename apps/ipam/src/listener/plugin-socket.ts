@@ -5,10 +5,11 @@ import {
   Logger,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { RequestListener, Server } from 'node:http';
+import type { Server } from 'node:http';
 
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
+import { pluginAdapterOf } from '../app.setup.js';
 import { PluginListener } from './plugin-listener.js';
 import { removeSocket } from './socket-file.js';
 
@@ -63,9 +64,8 @@ export class PluginSocket implements OnModuleDestroy {
       this.inFlight++;
       res.once('close', () => this.inFlight--);
     });
-    // The app is the Express instance behind Nest; the listener's HTTP server feeds it.
-    const express: RequestListener = app.getHttpAdapter().getInstance();
-    listener.attach(express);
+    // The listener's HTTP server feeds the app through the plugin's adapter (exact routes first).
+    listener.attach(pluginAdapterOf(app).handle);
     this.server = server;
     this.listener = listener;
     this.state = 'listening';
