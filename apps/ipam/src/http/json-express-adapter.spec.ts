@@ -8,15 +8,13 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+import type { RequestHandler } from '@nestjs/common/interfaces/index.js';
+
 import type { Middleware } from './body-reader.js';
 import { JsonExpressAdapter } from './json-express-adapter.js';
 import { writeJson } from './json-reply.js';
 
-type Handler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (err?: unknown) => void,
-) => unknown;
+type Handler = RequestHandler<IncomingMessage, ServerResponse>;
 
 let server: Server | undefined;
 
@@ -121,7 +119,7 @@ describe('JsonExpressAdapter.handle', () => {
   });
 
   it('answers 500 when a middleware passes an error on, without running the handler', async () => {
-    const handler = vi.fn(answer);
+    const handler = vi.fn<Handler>(answer);
     const { port } = await serve({ '/IpamDriver.RequestPool': handler }, [
       (_req, _res, next) => next(new Error('middleware failed')),
     ]);
@@ -132,7 +130,7 @@ describe('JsonExpressAdapter.handle', () => {
   });
 
   it('answers 500 when the handler passes the call on instead of answering', async () => {
-    const { port } = await serve({ '/IpamDriver.RequestPool': (_req, _res, next) => next() });
+    const { port } = await serve({ '/IpamDriver.RequestPool': (_req, _res, next) => next?.() });
     const reply = await call(port, 'POST', '/IpamDriver.RequestPool');
     expect(reply.status).toBe(500);
     expect(JSON.parse(reply.text)).toMatchObject({ Err: 'internal error: no handler answered' });
