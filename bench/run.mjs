@@ -53,6 +53,7 @@ const P = QUICK
       rounds: 1,
       durationMs: 400,
       warmupMs: 100,
+      jitWarmupMs: 400,
       fillPrefix: 22,
       fillConcurrency: 16,
       probes: 20,
@@ -66,6 +67,7 @@ const P = QUICK
       rounds: 3,
       durationMs: 3_000,
       warmupMs: 500,
+      jitWarmupMs: 3_000,
       fillPrefix: 16,
       fillConcurrency: 16,
       probes: 200,
@@ -437,9 +439,14 @@ async function mainSections(etcd, raw) {
   /** @type {Record<'raw' | 'plugin' | 'lib', () => Promise<void>>} */
   const sides = { raw: rawOp, plugin: pluginOp, lib: libOp };
 
-  // Every client's code path compiled before anything counts (grpc-js alone needs a second).
+  // Every client's code path compiled before anything counts. V8 optimizes by call counts, and
+  // the plugin runs several times the raw client's code per call (HTTP, Nest, validation, the
+  // allocator, and the same etcd3/grpc-js call): warmed at c=16, each side makes thousands of
+  // calls in a few seconds (at c=1 the plugin was still compiling after 2 s, its CPU per call
+  // 1.6x what it settles at). A plugin on a fleet runs warm; what a cold one costs shows in
+  // section 4's cold probes and section 5's first address.
   for (const op of Object.values(sides)) {
-    await drive({ concurrency: 1, durationMs: 4 * P.warmupMs, op });
+    await drive({ concurrency: 16, durationMs: P.jitWarmupMs, op });
   }
   /** @type {Record<string, Record<'raw' | 'plugin' | 'lib', Measured[]>>} */
   const rate = {};

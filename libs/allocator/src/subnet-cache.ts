@@ -1,4 +1,10 @@
-import { Prefix } from '#app/net';
+import {
+  Prefix,
+  sortedIntervals,
+  withInterval,
+  withoutInterval,
+  type SortedIntervals,
+} from '#app/net';
 import type { EtcdStore, StoredSubnet, SubnetFeed } from '#app/store';
 
 /** How long a request waits for the watch to deliver a change before reading afresh. */
@@ -11,7 +17,9 @@ export interface ReservedSubnet {
 }
 
 export interface SubnetView {
-  reserved: ReservedSubnet[];
+  reserved: readonly ReservedSubnet[];
+  /** The reserved IPv4 subnets as sorted intervals, for the first-free sweep. */
+  intervals: SortedIntervals;
   /** The view holds every subnet written up to this revision: createPool's compare point. */
   revision: string;
 }
@@ -25,7 +33,14 @@ export function toSubnetView(read: { subnets: StoredSubnet[]; revision: string }
       reserved.push({ prefix, pool: s.record.pool });
     }
   }
-  return { reserved, revision: read.revision };
+  return { reserved, intervals: intervalsOf(reserved), revision: read.revision };
+}
+
+function intervalsOf(reserved: readonly ReservedSubnet[]): SortedIntervals {
+  return sortedIntervals(
+    reserved.map((r) => r.prefix),
+    4,
+  );
 }
 
 /**
@@ -36,6 +51,14 @@ export function toSubnetView(read: { subnets: StoredSubnet[]; revision: string }
 export class SubnetCache {
   private readonly byNetwork = new Map<string, ReservedSubnet>();
   private feed?: SubnetFeed;
+  /**
+   * The reserved subnets in order, kept up to date one change at a time (a watch event adds or
+   * removes one subnet; sorting 1,000 of them afresh on each RequestPool cost more than its
+   * choice of subnet). A new list per change: a view handed out never changes under its user.
+   */
+  private intervals: SortedIntervals = sortedIntervals([], 4);
+  /** The list of reserved subnets, built on the first view after a change. */
+  private reserved?: readonly ReservedSubnet[];
 
   constructor(private readonly store: EtcdStore) {}
 
@@ -46,12 +69,9 @@ export class SubnetCache {
    */
   async view(atLeast?: string): Promise<SubnetView | undefined> {
     this.feed ??= this.store.openSubnetFeed({
-      reset: (subnets) => {
-        this.byNetwork.clear();
-        subnets.forEach((s) => this.put(s));
-      },
+      reset: (subnets) => this.reset(subnets),
       put: (s) => this.put(s),
-      deleted: (network) => this.byNetwork.delete(network),
+      deleted: (network) => this.remove(network),
     });
     if (this.feed.stale) {
       await this.feed.sync();
@@ -59,7 +79,8 @@ export class SubnetCache {
     if (atLeast !== undefined && !(await this.feed.caughtUp(atLeast, CATCH_UP_MS))) {
       return undefined;
     }
-    return { reserved: [...this.byNetwork.values()], revision: this.feed.revision };
+    this.reserved ??= [...this.byNetwork.values()];
+    return { reserved: this.reserved, intervals: this.intervals, revision: this.feed.revision };
   }
 
   async close(): Promise<void> {
@@ -68,12 +89,33 @@ export class SubnetCache {
     await feed?.close();
   }
 
+  private reset(subnets: StoredSubnet[]): void {
+    this.byNetwork.clear();
+    for (const s of subnets) {
+      const prefix = Prefix.tryParse(s.record.address);
+      if (prefix) {
+        this.byNetwork.set(s.network, { prefix, pool: s.record.pool });
+      }
+    }
+    this.reserved = undefined;
+    this.intervals = intervalsOf([...this.byNetwork.values()]);
+  }
+
   private put(s: StoredSubnet): void {
+    this.remove(s.network);
     const prefix = Prefix.tryParse(s.record.address);
     if (prefix) {
       this.byNetwork.set(s.network, { prefix, pool: s.record.pool });
-    } else {
-      this.byNetwork.delete(s.network);
+      this.intervals = withInterval(this.intervals, prefix);
     }
+  }
+
+  private remove(network: string): void {
+    const old = this.byNetwork.get(network);
+    if (old !== undefined) {
+      this.byNetwork.delete(network);
+      this.intervals = withoutInterval(this.intervals, old.prefix);
+    }
+    this.reserved = undefined;
   }
 }

@@ -3,4 +3,11 @@
 export { Addr, type Family } from './addr.js';
 export { NetParseError } from './errors.js';
 export { Prefix, intervalOf } from './prefix.js';
-export { firstFreeSubnet } from './subnet.js';
+export {
+  firstFreeSubnet,
+  firstFreeSubnetIn,
+  sortedIntervals,
+  withInterval,
+  withoutInterval,
+  type SortedIntervals,
+} from './subnet.js';

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 
 import { Addr, type Family } from './addr.js';
 import { Prefix } from './prefix.js';
-import { firstFreeSubnet } from './subnet.js';
+import {
+  firstFreeSubnet,
+  firstFreeSubnetIn,
+  sortedIntervals,
+  withInterval,
+  withoutInterval,
+} from './subnet.js';
 
 const P = (s: string): Prefix => Prefix.parse(s);
 
@@ -365,5 +371,94 @@ describe(firstFreeSubnet.name, () => {
     const got = firstFreeSubnet(supernet, length, reserved);
     const want = bruteForce(supernet, length, reserved);
     expect(got?.toString()).toBe(want?.toString());
+
+    // The same prefixes dealt at random into lists sorted one by one, plus a list of the other
+    // family (whose /0 would block everything): firstFreeSubnetIn merges them as it sweeps.
+    const hands: Prefix[][] = [[], [], []];
+    for (const r of reserved) {
+      hands[randInt(next, 0, hands.length - 1)]!.push(r);
+    }
+    const lists = [
+      ...hands.map((h) => sortedIntervals(h, family)),
+      sortedIntervals(reserved, family === 4 ? 6 : 4),
+    ];
+    expect(firstFreeSubnetIn(supernet, length, lists)?.toString()).toBe(want?.toString());
+  });
+});
+
+describe('sortedIntervals', () => {
+  it('keeps the prefixes of one family as [first, last] values in ascending order', () => {
+    const got = sortedIntervals(
+      [P('10.0.2.0/24'), P('2001:db8::/64'), P('10.0.0.0/23'), P('10.0.3.5/32')],
+      4,
+    );
+    expect(got.family).toBe(4);
+    expect(got.intervals).toEqual([
+      [P('10.0.0.0/32').addr.value, P('10.0.1.255/32').addr.value],
+      [P('10.0.2.0/32').addr.value, P('10.0.2.255/32').addr.value],
+      [P('10.0.3.5/32').addr.value, P('10.0.3.5/32').addr.value],
+    ]);
+  });
+});
+
+describe('withInterval and withoutInterval', () => {
+  it.each([1, 2, 3, 4, 5])(
+    'keep the list equal to one sorted afresh, without changing the old one (seed %i)',
+    (seed) => {
+      const next = rng(seed);
+      let list = sortedIntervals([], 4);
+      const held: Prefix[] = [];
+      for (let step = 0; step < 300; step++) {
+        const before = list;
+        const snapshot = [...before.intervals];
+        if (held.length > 0 && next() < 0.4) {
+          const [gone] = held.splice(randInt(next, 0, held.length - 1), 1);
+          list = withoutInterval(list, gone!);
+        } else {
+          const len = randInt(next, 20, 28);
+          const p = Prefix.of(Addr.fromBigInt(4, BigInt(randInt(next, 0, 2 ** 16)) << 8n), len);
+          held.push(p.masked());
+          list = withInterval(list, p.masked());
+        }
+        expect(before.intervals).toEqual(snapshot);
+        expect(list.intervals).toEqual(sortedIntervals(held, 4).intervals);
+      }
+    },
+  );
+
+  it('leave the list as it is for another family or an interval it does not hold', () => {
+    const list = sortedIntervals([P('10.0.0.0/24')], 4);
+    expect(withInterval(list, P('2001:db8::/64'))).toBe(list);
+    expect(withoutInterval(list, P('2001:db8::/64'))).toBe(list);
+    expect(withoutInterval(list, P('10.0.0.0/25'))).toBe(list);
+    expect(withoutInterval(list, P('10.0.0.0/24')).intervals).toEqual([]);
+  });
+});
+
+describe('firstFreeSubnetIn', () => {
+  it.each([
+    { name: 'no lists', lists: [] as string[][], want: '10.0.0.0/24' },
+    { name: 'one empty list', lists: [[]], want: '10.0.0.0/24' },
+    {
+      name: 'blocks alternate between two lists',
+      lists: [
+        ['10.0.0.0/24', '10.0.2.0/24'],
+        ['10.0.1.0/24', '10.0.3.0/24'],
+      ],
+      want: '10.0.4.0/24',
+    },
+    {
+      name: 'a large block in one list covers the other list',
+      lists: [['10.0.0.0/22'], ['10.0.1.0/24', '10.0.4.0/24']],
+      want: '10.0.5.0/24',
+    },
+    {
+      name: 'everything taken across the lists',
+      lists: [['10.0.0.0/17'], ['10.0.128.0/17']],
+      want: undefined,
+    },
+  ])('$name', ({ lists, want }) => {
+    const sorted = lists.map((l) => sortedIntervals(l.map(P), 4));
+    expect(firstFreeSubnetIn(P('10.0.0.0/16'), 24, sorted)?.toString()).toBe(want);
   });
 });

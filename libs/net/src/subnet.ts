@@ -1,6 +1,78 @@
-import { Addr } from './addr.js';
+import { Addr, type Family } from './addr.js';
 import { compareBigInt } from './bigint.js';
 import { Prefix, intervalOf } from './prefix.js';
+
+/**
+ * Reserved ranges of one family as inclusive [first, last] address values, sorted by first: what
+ * {@link firstFreeSubnetIn} sweeps. Build it once per set of prefixes ({@link sortedIntervals})
+ * and keep it while the set does not change: converting and sorting is most of a sweep's cost.
+ */
+export interface SortedIntervals {
+  readonly family: Family;
+  readonly intervals: readonly (readonly [bigint, bigint])[];
+}
+
+/** The prefixes of `family` among `prefixes`, as sorted intervals (other families are left out). */
+export function sortedIntervals(prefixes: Iterable<Prefix>, family: Family): SortedIntervals {
+  const intervals: [bigint, bigint][] = [];
+  for (const p of prefixes) {
+    if (p.family === family) {
+      intervals.push(intervalOf(p));
+    }
+  }
+  intervals.sort((x, y) => compareBigInt(x[0], y[0]));
+  return { family, intervals };
+}
+
+/** Where `[a, b]` goes in `intervals` (ordered by first, then last): the first index not before it. */
+function lowerBound(intervals: SortedIntervals['intervals'], a: bigint, b: bigint): number {
+  let lo = 0;
+  let hi = intervals.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const [x, y] = intervals[mid]!;
+    if (x < a || (x === a && y < b)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/**
+ * A new list with `p`'s interval added in order (the same list for a prefix of another family):
+ * O(r) copying, where sorting afresh would be O(r log r) comparisons of bigints. Lists are never
+ * changed in place, so a sweep can keep using the one it was given.
+ */
+export function withInterval(list: SortedIntervals, p: Prefix): SortedIntervals {
+  if (p.family !== list.family) {
+    return list;
+  }
+  const [a, b] = intervalOf(p);
+  const at = lowerBound(list.intervals, a, b);
+  return {
+    family: list.family,
+    intervals: [...list.intervals.slice(0, at), [a, b], ...list.intervals.slice(at)],
+  };
+}
+
+/** A new list without one interval equal to `p`'s (the same list when there is none). */
+export function withoutInterval(list: SortedIntervals, p: Prefix): SortedIntervals {
+  if (p.family !== list.family) {
+    return list;
+  }
+  const [a, b] = intervalOf(p);
+  const at = lowerBound(list.intervals, a, b);
+  const found = list.intervals[at];
+  if (found === undefined || found[0] !== a || found[1] !== b) {
+    return list;
+  }
+  return {
+    family: list.family,
+    intervals: [...list.intervals.slice(0, at), ...list.intervals.slice(at + 1)],
+  };
+}
 
 /**
  * The first prefix of length `length` inside `supernet`, in ascending order, that overlaps none
@@ -22,31 +94,46 @@ export function firstFreeSubnet(
   length: number,
   reserved: Iterable<Prefix>,
 ): Prefix | undefined {
+  return firstFreeSubnetIn(supernet, length, [sortedIntervals(reserved, supernet.family)]);
+}
+
+/**
+ * {@link firstFreeSubnet} over ranges already sorted, in any number of lists (say, every pool's
+ * subnet kept sorted between calls, and this host's few routes): the lists are merged as they are
+ * swept, O(r) in the reserved ranges. Lists of another family than the supernet's are ignored.
+ */
+export function firstFreeSubnetIn(
+  supernet: Prefix,
+  length: number,
+  reserved: readonly SortedIntervals[],
+): Prefix | undefined {
   const bits = supernet.addr.bits;
   if (!Number.isInteger(length) || length < supernet.length || length > bits) {
     return undefined;
   }
   const [start, end] = intervalOf(supernet);
   const step = 1n << BigInt(bits - length);
+  const lists = reserved.filter((r) => r.family === supernet.family).map((r) => r.intervals);
+  const next = lists.map(() => 0);
 
-  const blocked: [bigint, bigint][] = [];
-  for (const r of reserved) {
-    if (r.family !== supernet.family) {
-      continue;
-    }
-    const [a, b] = intervalOf(r);
-    if (b >= start && a <= end) {
-      blocked.push([a, b]);
-    }
-  }
-  blocked.sort((x, y) => compareBigInt(x[0], y[0]));
-
-  // Invariant: every interval already visited ends before `candidate`. Because the list is
-  // sorted by start, the first interval starting after the candidate's last address proves
-  // the candidate free. `start` is aligned to the supernet size, hence to `step`, so aligning
-  // absolute values keeps candidates on subnet boundaries.
+  // Invariant: every interval already visited ends before `candidate`. Intervals are visited in
+  // order of their start (the smallest next start of all lists), so the first one starting after
+  // the candidate's last address proves the candidate free. `start` is aligned to the supernet
+  // size, hence to `step`, so aligning absolute values keeps candidates on subnet boundaries.
   let candidate = start;
-  for (const [a, b] of blocked) {
+  for (;;) {
+    let pick = -1;
+    for (let l = 0; l < lists.length; l++) {
+      const head = lists[l]![next[l]!];
+      if (head !== undefined && (pick < 0 || head[0] < lists[pick]![next[pick]!]![0])) {
+        pick = l;
+      }
+    }
+    if (pick < 0) {
+      break;
+    }
+    const [a, b] = lists[pick]![next[pick]!]!;
+    next[pick]!++;
     if (a > candidate + step - 1n) {
       break;
     }
