@@ -129,6 +129,23 @@ describe('JsonExpressAdapter.handle', () => {
     expect(handler).not.toHaveBeenCalled();
   });
 
+  it('answers 500 when a middleware throws, and goes on serving', async () => {
+    let throwing = true;
+    const { port } = await serve({ '/IpamDriver.RequestPool': answer }, [
+      (_req, _res, next) => {
+        if (throwing) {
+          throw new Error('middleware threw');
+        }
+        next();
+      },
+    ]);
+    const reply = await call(port, 'POST', '/IpamDriver.RequestPool');
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.text)).toMatchObject({ Err: 'internal error: middleware threw' });
+    throwing = false;
+    expect((await call(port, 'POST', '/IpamDriver.RequestPool')).status).toBe(200);
+  });
+
   it('answers 500 when the handler passes the call on instead of answering', async () => {
     const { port } = await serve({ '/IpamDriver.RequestPool': (_req, _res, next) => next?.() });
     const reply = await call(port, 'POST', '/IpamDriver.RequestPool');

@@ -81,7 +81,11 @@ export class JsonExpressAdapter extends ExpressAdapter {
       if (err !== undefined) {
         this.unanswered(req, res, err);
       } else if (i < this.callMiddleware.length) {
-        this.callMiddleware[i]!(req, res, step(i + 1));
+        try {
+          this.callMiddleware[i]!(req, res, step(i + 1));
+        } catch (e) {
+          this.unanswered(req, res, e); // as Express would: never an exception out of the server
+        }
       } else {
         // Nest's proxy catches the handler's errors for the exception filter; `next` is only
         // reached if a handler passes the call on, which none of ours does.
