@@ -24,13 +24,19 @@ export interface SubnetView {
   revision: string;
 }
 
+/** A stored subnet, parsed; undefined for a record whose address does not parse. */
+function parseReserved(s: StoredSubnet): ReservedSubnet | undefined {
+  const prefix = Prefix.tryParse(s.record.address);
+  return prefix ? { prefix, pool: s.record.pool } : undefined;
+}
+
 /** Parses what a fresh read of the subnets returned into the same shape as the cache's view. */
 export function toSubnetView(read: { subnets: StoredSubnet[]; revision: string }): SubnetView {
   const reserved: ReservedSubnet[] = [];
   for (const s of read.subnets) {
-    const prefix = Prefix.tryParse(s.record.address);
-    if (prefix) {
-      reserved.push({ prefix, pool: s.record.pool });
+    const r = parseReserved(s);
+    if (r) {
+      reserved.push(r);
     }
   }
   return { reserved, intervals: intervalsOf(reserved), revision: read.revision };
@@ -92,9 +98,9 @@ export class SubnetCache {
   private reset(subnets: StoredSubnet[]): void {
     this.byNetwork.clear();
     for (const s of subnets) {
-      const prefix = Prefix.tryParse(s.record.address);
-      if (prefix) {
-        this.byNetwork.set(s.network, { prefix, pool: s.record.pool });
+      const r = parseReserved(s);
+      if (r) {
+        this.byNetwork.set(s.network, r);
       }
     }
     this.reserved = undefined;
@@ -103,10 +109,10 @@ export class SubnetCache {
 
   private put(s: StoredSubnet): void {
     this.remove(s.network);
-    const prefix = Prefix.tryParse(s.record.address);
-    if (prefix) {
-      this.byNetwork.set(s.network, { prefix, pool: s.record.pool });
-      this.intervals = withInterval(this.intervals, prefix);
+    const r = parseReserved(s);
+    if (r) {
+      this.byNetwork.set(s.network, r);
+      this.intervals = withInterval(this.intervals, r.prefix);
     }
   }
 

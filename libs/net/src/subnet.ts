@@ -3,7 +3,8 @@ import { compareBigInt } from './bigint.js';
 import { Prefix, intervalOf } from './prefix.js';
 
 /**
- * Reserved ranges of one family as inclusive [first, last] address values, sorted by first: what
+ * Reserved ranges of one family as inclusive [first, last] address values, sorted by first (then
+ * last): what
  * {@link firstFreeSubnetIn} sweeps. Build it once per set of prefixes ({@link sortedIntervals})
  * and keep it while the set does not change: converting and sorting is most of a sweep's cost.
  */
@@ -20,18 +21,22 @@ export function sortedIntervals(prefixes: Iterable<Prefix>, family: Family): Sor
       intervals.push(intervalOf(p));
     }
   }
-  intervals.sort((x, y) => compareBigInt(x[0], y[0]));
+  intervals.sort(compareIntervals);
   return { family, intervals };
 }
 
-/** Where `[a, b]` goes in `intervals` (ordered by first, then last): the first index not before it. */
+/** The one order of a list: by first address, then by last. */
+function compareIntervals(x: readonly [bigint, bigint], y: readonly [bigint, bigint]): number {
+  return compareBigInt(x[0], y[0]) || compareBigInt(x[1], y[1]);
+}
+
+/** Where `[a, b]` goes in `intervals` (see compareIntervals): the first index not before it. */
 function lowerBound(intervals: SortedIntervals['intervals'], a: bigint, b: bigint): number {
   let lo = 0;
   let hi = intervals.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const [x, y] = intervals[mid]!;
-    if (x < a || (x === a && y < b)) {
+    if (compareIntervals(intervals[mid]!, [a, b]) < 0) {
       lo = mid + 1;
     } else {
       hi = mid;

@@ -7,11 +7,7 @@ import type { Middleware } from './body-reader.js';
 import { writeError, writeJson } from './json-reply.js';
 
 /** What Nest registers for a route: its router proxy (guards, pipes, handler, filters). */
-type RouteHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (err?: unknown) => void,
-) => unknown;
+type RouteHandler = RequestHandler<IncomingMessage, ServerResponse>;
 
 function isHandler(value: unknown): value is RequestHandler {
   return typeof value === 'function';
