@@ -627,6 +627,7 @@ async function inProcessAllocator(endpoints, prefix) {
   const { IpamConfigModule } = await import('../dist/libs/config/src/index.js');
   const { AllocatorModule, AddressAllocator, PoolAllocator } =
     await import('../dist/libs/allocator/src/index.js');
+  const { Prefix } = await import('../dist/libs/net/src/index.js');
   class InProcess {}
   Module({
     imports: [
@@ -642,16 +643,16 @@ async function inProcessAllocator(endpoints, prefix) {
   const app = await NestFactory.createApplicationContext(InProcess, { logger: false });
   await app
     .get(PoolAllocator)
-    .requestPool({ options: { network: 'bench-lib' }, pool: '10.32.0.0/12', v6: false });
+    .requestPool({ network: 'bench-lib', subnet: Prefix.parse('10.32.0.0/12'), v6: false });
   const addresses = app.get(AddressAllocator);
   const pools = app.get(PoolAllocator);
   /** @type {Promise<void> | undefined} */
   let closing;
   return {
     requestAddress: async () =>
-      (await addresses.requestAddress({ poolId: 'bench-lib', options: {} })).address,
+      (await addresses.requestAddress({ poolId: 'bench-lib', gateway: false })).address,
     requestPool: async (/** @type {string} */ network) =>
-      (await pools.requestPool({ options: { network }, v6: false })).pool,
+      (await pools.requestPool({ network, v6: false })).pool,
     releasePool: (/** @type {string} */ id) => pools.releasePool(id),
     close: () => (closing ??= app.close()),
   };

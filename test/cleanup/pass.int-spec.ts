@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 
-import { GATEWAY_OPTION, GATEWAY_TYPE, type PoolRequest } from '#app/allocator';
+import {
+  GATEWAY_ADDRESS_TYPE as GATEWAY_TYPE,
+  REQUEST_ADDRESS_TYPE_OPTION as GATEWAY_OPTION,
+} from '#app/ipam';
+import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
 import { MAX_DELETE_BATCH } from '#app/store';
 
 import type { PoolReport } from '../../apps/cleanup/src/report.js';

@@ -7,8 +7,8 @@ import {
   PoolMismatch,
   PoolNotFound,
   SubnetConflict,
-  type PoolRequest,
-} from '#app/allocator';
+} from '#app/ipam';
+import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
 import { uniquePrefix } from '../support/prefix.js';
 
@@ -215,12 +215,12 @@ describe('allocators on a real etcd', () => {
       {
         name: 'bad CIDR',
         req: { pool: '10.1.0.0/33', options: {}, v6: false },
-        text: 'not a valid CIDR',
+        text: 'Pool: invalid CIDR prefix "10.1.0.0/33"',
       },
       {
         name: 'bad network name',
         req: { options: { network: 'a/b' }, v6: false },
-        text: 'network option "a/b" is invalid',
+        text: 'Options.network "a/b" is not a valid network name',
       },
     ])('should reject $name before any write', async (row) => {
       const before = await raw.dump();

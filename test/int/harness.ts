@@ -4,17 +4,27 @@ import { IpamConfigModule } from '#app/config';
 import {
   AddressAllocator,
   AllocatorModule,
-  EtcdStore,
   HOST_ROUTES,
   PoolAllocator,
   type HostRoutes,
 } from '#app/allocator';
+import { EtcdStore } from '#app/store';
 
-/** One plugin "node": the real allocators and store of one NODE_ID, on a real etcd. */
+import {
+  dockerAddresses,
+  dockerPools,
+  type DockerAddresses,
+  type DockerPools,
+} from '../support/docker-calls.js';
+
+/**
+ * One plugin "node": the real allocators and store of one NODE_ID, on a real etcd, called with
+ * what dockerd sends (parsed by the plugin's wire parsers, test/support/docker-calls.ts).
+ */
 export interface IpamNode {
   nodeId: string;
-  pools: PoolAllocator;
-  addresses: AddressAllocator;
+  pools: DockerPools;
+  addresses: DockerAddresses;
   store: EtcdStore;
   close(): Promise<void>;
 }
@@ -51,8 +61,8 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
   await moduleRef.init();
   return {
     nodeId: opts.nodeId,
-    pools: moduleRef.get(PoolAllocator),
-    addresses: moduleRef.get(AddressAllocator),
+    pools: dockerPools(moduleRef.get(PoolAllocator)),
+    addresses: dockerAddresses(moduleRef.get(AddressAllocator)),
     store: moduleRef.get(EtcdStore),
     close: () => moduleRef.close(),
   };

@@ -8,7 +8,7 @@
 // allocator of the same NODE_ID talking to etcd directly: what another call on the same host
 // could do between the lost reply and the retry.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { PoolRequest } from '#app/allocator';
+import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import {
   occurrences,

@@ -1,3 +1,5 @@
+import { isNodeId, isPoolId, NODE_ID_RULE, POOL_ID_RULE } from '#app/ipam';
+
 export const USAGE = `Usage: kontena-ipam-cleanup [options]
 
 Runs one cleanup pass for this node (NODE_ID) and exits. It frees the addresses this node
@@ -38,10 +40,6 @@ stderr. Exit status: 0 done, 1 failed (Docker or etcd unreachable: nothing is de
 export const DEFAULT_QUIESCE_SECONDS = 10;
 const MAX_QUIESCE_SECONDS = 3600;
 
-/** Shared pool names (`--ipam-opt network=NAME`) and generated ids (`local-<uuid>`) alike. */
-const POOL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-/** As NODE_ID: an etcd key segment, so no `/`, whitespace or control characters. */
-const NODE_ID_PATTERN = /^[^/\s\p{Cc}]{1,128}$/u;
 /** Legacy plugin names (`kontena-ipam`) and managed ones (`kontena/ipam:latest`). */
 const DRIVER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,254}$/;
 
@@ -130,10 +128,8 @@ export function parseArgs(args: readonly string[]): CliAction {
   };
   const pool = values.get('--pool');
   if (pool !== undefined) {
-    if (!POOL_ID_PATTERN.test(pool)) {
-      return usageError(
-        `--pool ${JSON.stringify(pool)} is not a pool name: use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit`,
-      );
+    if (!isPoolId(pool)) {
+      return usageError(`--pool ${JSON.stringify(pool)} is not a pool name: ${POOL_ID_RULE}`);
     }
     options.pool = pool;
   }
@@ -161,10 +157,8 @@ export function parseArgs(args: readonly string[]): CliAction {
     }
     return { kind: 'run', options };
   }
-  if (!NODE_ID_PATTERN.test(forget)) {
-    return usageError(
-      `--forget-node ${JSON.stringify(forget)} is not a NODE_ID: 1 to 128 characters without '/', whitespace or control characters`,
-    );
+  if (!isNodeId(forget)) {
+    return usageError(`--forget-node ${JSON.stringify(forget)} is not a NODE_ID: ${NODE_ID_RULE}`);
   }
   if (quiesce !== undefined || driver !== undefined) {
     return usageError(

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
-import { Addr, Prefix } from '#app/net';
 import {
   AddressInUse,
   AddressOutOfRange,
-  EtcdStore,
   InvalidRequest,
   PoolNotFound,
+  type AddressReply,
+  type AddressRequest,
+  type ReleaseAddressRequest,
+} from '#app/ipam';
+import { Addr, Prefix, parseIPv4Number } from '#app/net';
+import {
+  EtcdStore,
   type AddressFeed,
   type AddressRecord,
   type Deadline,
@@ -16,18 +21,6 @@ import {
 import { AddressBatch } from './address-batch.js';
 import { FreeSet } from './free-set.js';
 import { checkDeadline } from './pool-allocator.js';
-import {
-  ENDPOINT_NAME_OPTION,
-  GATEWAY_OPTION,
-  GATEWAY_TYPE,
-  type AddressReply,
-  type AddressRequest,
-  type ReleaseAddressRequest,
-} from './types.js';
-import { parseHostAddress, validatePoolId } from './validation.js';
-
-/** A dotted-quad IPv4 address as the store's keys spell it (no leading zeros). */
-const IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 /**
  * What this node knows about one pool it allocates from: the pool (and the create revision the
@@ -91,9 +84,8 @@ class PoolState {
     // A pool's whole list at once (100,000 keys and more): plain numbers, not an Addr each.
     const base = Number(this.base);
     for (const ip of ips) {
-      const m = IPV4.exec(ip);
-      const n = m ? ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0 : NaN;
-      if (m && +m[1]! < 256 && +m[2]! < 256 && +m[3]! < 256 && +m[4]! < 256) {
+      const n = parseIPv4Number(ip);
+      if (n !== undefined) {
         this.free.take(n - base); // out of range: ignored by take()
       }
     }
@@ -112,7 +104,7 @@ class PoolState {
 }
 
 /**
- * Address policy (spec 1.4): dynamic addresses from SubPool or the subnet, never the network,
+ * Address policy (README, "Addresses"): dynamic addresses from SubPool or the subnet, never the network,
  * broadcast or a gateway address; static addresses once; releases only of this node's addresses.
  */
 @Injectable()
@@ -134,16 +126,15 @@ export class AddressAllocator implements OnModuleDestroy {
   }
 
   async requestAddress(req: AddressRequest): Promise<AddressReply> {
-    validatePoolId(req.poolId, 'PoolID');
-    const wanted = req.address ? parseHostAddress(req.address, 'Address') : undefined;
-    const isGateway = req.options[GATEWAY_OPTION] === GATEWAY_TYPE;
+    const wanted = req.address;
+    const isGateway = req.gateway;
     const deadline = this.store.deadline();
     const nonce = EtcdStore.nonce();
     const record: AddressRecord = {
       address: '',
       node: this.config.nodeId,
       type: isGateway ? 'gateway' : 'endpoint',
-      ...(req.options[ENDPOINT_NAME_OPTION] ? { name: req.options[ENDPOINT_NAME_OPTION] } : {}),
+      ...(req.endpointName ? { name: req.endpointName } : {}),
     };
 
     for (;;) {
@@ -193,8 +184,7 @@ export class AddressAllocator implements OnModuleDestroy {
   }
 
   async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
-    validatePoolId(req.poolId, 'PoolID');
-    const addr = parseHostAddress(req.address, 'Address');
+    const addr = req.address;
     const deadline = this.store.deadline();
     const pool = await this.store.getPool(req.poolId, deadline);
     if (!pool) {

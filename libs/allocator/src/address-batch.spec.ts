@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Addr, Prefix } from '#app/net';
+import { PoolExhausted } from '#app/ipam';
 import {
-  PoolExhausted,
   StoreUnavailable,
   type AddressFeed,
   type AddressRecord,

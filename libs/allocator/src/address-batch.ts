@@ -1,7 +1,7 @@
+import { PoolExhausted } from '#app/ipam';
 import type { Addr, Prefix } from '#app/net';
 import {
   MAX_RESERVE_BATCH,
-  PoolExhausted,
   type AddressFeed,
   type AddressRecord,
   type Deadline,

@@ -1,28 +1,49 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import {
+  GATEWAY_DATA_KEY,
+  InvalidRequest,
+  LOCAL_POOL_PREFIX,
+  PoolMismatch,
+  SubnetConflict,
+  SupernetExhausted,
+  type PoolReply,
+  type PoolRequest,
+} from '#app/ipam';
 import { Prefix, firstFreeSubnetIn, sortedIntervals, type SortedIntervals } from '#app/net';
 import {
   EtcdStore,
-  InvalidRequest,
-  PoolMismatch,
   StoreUnavailable,
-  SubnetConflict,
-  SupernetExhausted,
   type Deadline,
   type PoolRecord,
   type StoredPool,
 } from '#app/store';
 import { HOST_ROUTES, type HostRoutes } from './host-routes.js';
-import { SubnetCache, toSubnetView } from './subnet-cache.js';
-import { NETWORK_OPTION, type PoolReply, type PoolRequest } from './types.js';
-import { GATEWAY_DATA_KEY, parseIPv4Prefix, validatePoolId } from './validation.js';
+import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 
-/** Generated ids of pools without `Options.network`: private to one Docker network. */
-export const LOCAL_POOL_PREFIX = 'local-';
+/** Smallest IPv4 pool prefix length; the largest is /30 (a /31 or /32 has no room for hosts). */
+const MIN_POOL_LENGTH = 8;
+const MAX_POOL_LENGTH = 30;
+
+/** One RequestPool in progress: what it asks for and what its rounds have learned so far. */
+interface PoolCall {
+  id: string;
+  wanted: PoolRequest;
+  nonce: string;
+  deadline: Deadline;
+}
+
+/** What one round of a RequestPool decided: the reply, or how to go round again. */
+type Round =
+  | { done: PoolReply }
+  /** read the subnets afresh (the view may be behind), or wait for it to reach a revision */
+  | { again: 'fresh' | 'view'; atLeast?: string }
+  /** the pool exists (a concurrent create): join it */
+  | { again: 'join' };
 
 /**
- * Pool policy (spec 1.3): shared pools by `network` name, static or dynamic subnets, and
+ * Pool policy (README, "Pools"): shared pools by `network` name, static or dynamic subnets, and
  * per-node reference-counted membership. All correctness comes from EtcdStore's transactions;
  * this class chooses what to ask for and retries when a compare fails because of a concurrent
  * write, until the request's deadline.
@@ -30,6 +51,10 @@ export const LOCAL_POOL_PREFIX = 'local-';
 @Injectable()
 export class PoolAllocator implements OnModuleDestroy {
   private readonly log = new Logger('PoolAllocator');
+  private readonly subnets: SubnetCache;
+  private readonly supernet: Prefix;
+  /** The revision of the last pool this node created: the subnet view must include it. */
+  private lastCreate?: string;
 
   constructor(
     private readonly store: EtcdStore,
@@ -40,126 +65,130 @@ export class PoolAllocator implements OnModuleDestroy {
     this.supernet = Prefix.parse(config.supernet);
   }
 
-  private readonly subnets: SubnetCache;
-  private readonly supernet: Prefix;
-  /** The revision of the last pool this node created: the subnet view must include it. */
-  private lastCreate?: string;
-
   async onModuleDestroy(): Promise<void> {
     await this.subnets.close();
   }
 
-  async requestPool(req: PoolRequest): Promise<PoolReply> {
-    const wanted = parsePoolRequest(req);
-    const deadline = this.store.deadline();
-    const nonce = EtcdStore.nonce();
-    const id = wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`;
-    // Subnets come from the watched view (SubnetCache): a new pool is then one transaction. A
-    // fresh read replaces the view whenever it may be behind: after a failed compare, and before
-    // answering a conflict or an exhausted supernet.
+  /**
+   * Joins the shared pool of that name when it exists, else creates it (or a private pool) with
+   * the requested subnet or the first free one. Subnets come from the watched view (SubnetCache):
+   * a new pool is then one transaction. A fresh read replaces the view whenever it may be behind:
+   * after a failed compare, and before answering a conflict or an exhausted supernet.
+   */
+  async requestPool(wanted: PoolRequest): Promise<PoolReply> {
+    checkPoolRequest(wanted);
+    const call: PoolCall = {
+      id: wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`,
+      wanted,
+      nonce: EtcdStore.nonce(),
+      deadline: this.store.deadline(),
+    };
     let fresh = false;
     let exists = false;
     // The view must hold our own last create (its compare would fail on it otherwise), and
     // after a failed compare the change that failed it: the watch delivers both in a moment.
     let atLeast = this.lastCreate;
-
     for (let attempt = 0; ; attempt++) {
-      checkDeadline(deadline, `pool ${id}`);
-      const view = fresh ? undefined : await this.subnets.view(atLeast);
-      const { reserved, intervals, revision } =
-        view ?? toSubnetView(await this.store.listSubnets(deadline));
+      checkDeadline(call.deadline, `pool ${call.id}`);
+      const cached: SubnetView | undefined = fresh ? undefined : await this.subnets.view(atLeast);
+      const view: SubnetView = cached ?? toSubnetView(await this.store.listSubnets(call.deadline));
       // A shared pool exists when a subnet names it (written in the same commit as the pool).
-      if (wanted.network !== undefined && (exists || reserved.some((r) => r.pool === id))) {
-        const { pool, member } = await this.store.getPoolAndMember(
-          id,
-          this.config.nodeId,
-          deadline,
-        );
-        if (pool) {
-          const reply = replyFor(pool);
-          verifySameShape(pool, wanted.subnet, wanted.iprange);
-          const joined = await this.store.joinPool(
-            pool,
-            this.config.nodeId,
-            member,
-            nonce,
-            deadline,
-          );
-          if (joined.kind === 'joined') {
-            this.log.log(
-              `joined pool ${id} (${reply.pool}) on node ${this.config.nodeId}, references ${joined.refs}`,
-            );
-            return reply;
-          }
-          continue; // pool vanished or our membership changed under us: read again
-        }
-        // Gone since the view saw it: choose a subnet from a fresh read.
-        exists = false;
-        fresh = true;
-        continue;
+      const shared: boolean =
+        wanted.network !== undefined && (exists || view.reserved.some((r) => r.pool === call.id));
+      const round: Round = shared
+        ? await this.join(call)
+        : await this.create(call, view, { fresh, fromView: cached !== undefined, attempt });
+      if ('done' in round) {
+        return round.done;
       }
-
-      const subnet = wanted.subnet ? wanted.subnet : await this.chooseDynamicSubnet(intervals);
-      const clash = wanted.subnet && reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
-      if (!subnet || clash) {
-        if (!fresh) {
-          fresh = true; // the view may be behind a release: make sure
-          continue;
-        }
-        if (clash && wanted.subnet) {
-          throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
-        }
-        throw new SupernetExhausted(this.supernet.toString());
+      exists = round.again === 'join';
+      fresh = round.again === 'fresh';
+      if (round.again !== 'join' && round.atLeast !== undefined) {
+        atLeast = round.atLeast;
       }
-      const gateway = subnet.firstHost()!;
-      const record: PoolRecord = {
-        subnet: subnet.toString(),
-        gateway: `${gateway.toString()}/${subnet.length}`,
-        ...(wanted.iprange ? { iprange: wanted.iprange.toString() } : {}),
-      };
-      const result = await this.store.createPool(
-        {
-          id,
-          record,
-          network: subnet.network().toString(),
-          gatewayIp: gateway.toString(),
-          node: this.config.nodeId,
-        },
-        revision,
-        nonce,
-        deadline,
-      );
-      if (result.kind === 'created') {
-        if (BigInt(result.pool.createRevision) > BigInt(this.lastCreate ?? '0')) {
-          this.lastCreate = result.pool.createRevision;
-        }
-        this.log.log(
-          `created pool ${id} with subnet ${record.subnet}` +
-            `${record.iprange ? ` range ${record.iprange}` : ''} gateway ${gateway.toString()} on node ${this.config.nodeId}`,
-        );
-        return replyFor(result.pool);
-      }
-      if (result.kind === 'exists') {
-        // Created by another node at the same instant: join it on the next round.
-        exists = true;
-        continue;
-      }
-      // Wait for the view to show the change (a few tries), else read afresh.
-      if (view && attempt < 3) {
-        atLeast = String(BigInt(revision) + 1n);
-      } else {
-        fresh = true;
-      }
-      // Another subnet was written since our read. A static subnet is re-checked against the
-      // new list (a real overlap becomes a 400); a dynamic one moves on to the next free subnet.
-      this.log.debug(
-        `subnets changed while creating pool ${id} (attempt ${attempt + 1}); retrying`,
-      );
     }
   }
 
+  /** One round of joining an existing shared pool: one more reference for this node. */
+  private async join(call: PoolCall): Promise<Round> {
+    const node = this.config.nodeId;
+    const { pool, member } = await this.store.getPoolAndMember(call.id, node, call.deadline);
+    if (!pool) {
+      return { again: 'fresh' }; // gone since the view saw it: choose a subnet afresh
+    }
+    verifySameShape(pool, call.wanted.subnet, call.wanted.range);
+    const joined = await this.store.joinPool(pool, node, member, call.nonce, call.deadline);
+    if (joined.kind !== 'joined') {
+      return { again: 'view' }; // the pool vanished or our membership changed: read again
+    }
+    const reply = replyFor(pool);
+    this.log.log(
+      `joined pool ${call.id} (${reply.pool}) on node ${node}, references ${joined.refs}`,
+    );
+    return { done: reply };
+  }
+
+  /** One round of creating the pool from `view`: one transaction, fenced on its revision. */
+  private async create(
+    call: PoolCall,
+    view: SubnetView,
+    round: { fresh: boolean; fromView: boolean; attempt: number },
+  ): Promise<Round> {
+    const { wanted } = call;
+    const subnet = wanted.subnet ?? (await this.chooseDynamicSubnet(view.intervals));
+    const clash = wanted.subnet && view.reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
+    if (!subnet || clash) {
+      if (!round.fresh) {
+        return { again: 'fresh' }; // the view may be behind a release: make sure
+      }
+      if (clash && wanted.subnet) {
+        throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
+      }
+      throw new SupernetExhausted(this.supernet.toString());
+    }
+    const gateway = subnet.firstHost()!;
+    const record: PoolRecord = {
+      subnet: subnet.toString(),
+      gateway: `${gateway.toString()}/${subnet.length}`,
+      ...(wanted.range ? { iprange: wanted.range.toString() } : {}),
+    };
+    const result = await this.store.createPool(
+      {
+        id: call.id,
+        record,
+        network: subnet.network().toString(),
+        gatewayIp: gateway.toString(),
+        node: this.config.nodeId,
+      },
+      view.revision,
+      call.nonce,
+      call.deadline,
+    );
+    if (result.kind === 'created') {
+      if (BigInt(result.pool.createRevision) > BigInt(this.lastCreate ?? '0')) {
+        this.lastCreate = result.pool.createRevision;
+      }
+      this.log.log(
+        `created pool ${call.id} with subnet ${record.subnet}` +
+          `${record.iprange ? ` range ${record.iprange}` : ''} gateway ${gateway.toString()} on node ${this.config.nodeId}`,
+      );
+      return { done: replyFor(result.pool) };
+    }
+    if (result.kind === 'exists') {
+      return { again: 'join' }; // created by another node at the same instant
+    }
+    // Another subnet was written since our read. A static subnet is re-checked against the new
+    // list (a real overlap becomes a 400); a dynamic one moves on to the next free subnet. Wait
+    // for the view to show the change (a few tries), else read afresh.
+    this.log.debug(
+      `subnets changed while creating pool ${call.id} (attempt ${round.attempt + 1}); retrying`,
+    );
+    return round.fromView && round.attempt < 3
+      ? { again: 'view', atLeast: String(BigInt(view.revision) + 1n) }
+      : { again: 'fresh' };
+  }
+
   async releasePool(poolId: string): Promise<void> {
-    validatePoolId(poolId, 'PoolID');
     const deadline = this.store.deadline();
     const nonce = EtcdStore.nonce();
     const node = this.config.nodeId;
@@ -219,47 +248,58 @@ export class PoolAllocator implements OnModuleDestroy {
   }
 }
 
-interface ParsedPoolRequest {
-  network?: string;
-  subnet?: Prefix;
-  iprange?: Prefix;
-}
-
 /** Semantic checks of RequestPool that need no etcd: all of them happen before any write. */
-export function parsePoolRequest(req: PoolRequest): ParsedPoolRequest {
+export function checkPoolRequest(req: PoolRequest): void {
   if (req.v6) {
     throw new InvalidRequest('IPv6 is not supported: this plugin allocates IPv4 pools only');
   }
-  const network = req.options[NETWORK_OPTION];
-  if (network !== undefined) {
-    validatePoolId(network, 'network option');
-  }
-  if (req.subPool && !req.pool) {
+  if (req.range && !req.subnet) {
     throw new InvalidRequest(
-      `SubPool ${req.subPool} requires Pool: give --subnet together with --ip-range`,
+      `SubPool ${req.range.toString()} requires Pool: give --subnet together with --ip-range`,
     );
   }
-  const subnet = req.pool ? parseIPv4Prefix(req.pool, 'Pool', 8) : undefined;
-  const iprange = req.subPool ? parseIPv4Prefix(req.subPool, 'SubPool', 8) : undefined;
-  if (subnet && iprange && !subnet.containsPrefix(iprange)) {
+  if (req.subnet) {
+    checkIPv4Subnet(req.subnet, 'Pool');
+  }
+  if (req.range) {
+    checkIPv4Subnet(req.range, 'SubPool');
+  }
+  if (req.subnet && req.range && !req.subnet.containsPrefix(req.range)) {
     throw new InvalidRequest(
-      `SubPool ${iprange.toString()} is not inside Pool ${subnet.toString()}`,
+      `SubPool ${req.range.toString()} is not inside Pool ${req.subnet.toString()}`,
     );
   }
-  return { network, subnet, iprange };
 }
 
-function verifySameShape(pool: StoredPool, subnet?: Prefix, iprange?: Prefix): void {
+/** An IPv4 subnet from /8 to /30 with no host bits set. */
+function checkIPv4Subnet(prefix: Prefix, field: string): void {
+  const text = prefix.toString();
+  if (prefix.family !== 4) {
+    throw new InvalidRequest(`${field} ${text} is IPv6: IPv6 is not supported`);
+  }
+  if (prefix.length < MIN_POOL_LENGTH || prefix.length > MAX_POOL_LENGTH) {
+    throw new InvalidRequest(
+      `${field} ${text} has prefix length /${prefix.length}: IPv4 pools must be /${MIN_POOL_LENGTH} to /${MAX_POOL_LENGTH}`,
+    );
+  }
+  if (prefix.hasHostBits()) {
+    throw new InvalidRequest(
+      `${field} ${text} has host bits set: did you mean ${prefix.masked().toString()}?`,
+    );
+  }
+}
+
+function verifySameShape(pool: StoredPool, subnet?: Prefix, range?: Prefix): void {
   if (subnet && subnet.toString() !== pool.record.subnet) {
     throw new PoolMismatch(
       `pool ${pool.id} exists with subnet ${pool.record.subnet}, requested ${subnet.toString()}`,
     );
   }
-  if (iprange && iprange.toString() !== pool.record.iprange) {
+  if (range && range.toString() !== pool.record.iprange) {
     throw new PoolMismatch(
       pool.record.iprange
-        ? `pool ${pool.id} exists with ip range ${pool.record.iprange}, requested ${iprange.toString()}`
-        : `pool ${pool.id} exists without an ip range, requested ${iprange.toString()}`,
+        ? `pool ${pool.id} exists with ip range ${pool.record.iprange}, requested ${range.toString()}`
+        : `pool ${pool.id} exists without an ip range, requested ${range.toString()}`,
     );
   }
 }

@@ -4,14 +4,14 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsNotEmpty,
   Matches,
   Max,
-  MaxLength,
   Min,
   registerDecorator,
   type ValidationArguments,
 } from 'class-validator';
+
+import { isNodeId, NODE_ID_RULE } from '#app/ipam';
 
 import { parseIpv4Cidr } from './cidr.js';
 import { DEFAULT_SOCKET_PATH } from './early.js';
@@ -162,8 +162,7 @@ function supernetExpectation(value: unknown): string {
   return `must be an IPv4 network in CIDR notation with a prefix length from 0 to ${MAX_PREFIX_LENGTH}, e.g. 10.80.0.0/12`;
 }
 
-const NODE_ID_EXPECTED =
-  "must be 1 to 128 characters without '/', whitespace or control characters";
+const NODE_ID_EXPECTED = `must be ${NODE_ID_RULE}`;
 const WAIT_TIMEOUT_EXPECTED = 'must be an integer from 1 to 3600 (seconds)';
 
 const ENDPOINTS_EXPECTED =
@@ -178,9 +177,7 @@ const ENDPOINTS_EXPECTED =
  */
 export class IpamEnv {
   /** Used as an etcd key segment, hence no `/`; whitespace/control chars would corrupt logs. */
-  @IsNotEmpty({ message: NODE_ID_EXPECTED })
-  @MaxLength(128, { message: NODE_ID_EXPECTED })
-  @Matches(/^[^/\s\p{Cc}]*$/u, { message: NODE_ID_EXPECTED })
+  @Check('nodeId', (value) => isString(value) && isNodeId(value), NODE_ID_EXPECTED)
   NODE_ID: string;
 
   // class-validator reports a property's messages bottom-up: the shape checks come first.

@@ -1,7 +1,29 @@
 import { Prefix } from '#app/net';
 
+/** What a key under the prefix is, by its path (KeyLayout.parse); values are not read. */
+export type ParsedKey =
+  | { kind: 'pool'; id: string }
+  | { kind: 'subnet'; network: string }
+  | { kind: 'address'; pool: string; ip: string }
+  | { kind: 'member'; pool: string; node: string }
+  /** under one of the layout's directories, but not of its shape (`pools/a/b`, `subnets/`) */
+  | { kind: 'malformed'; dir: LayoutDir }
+  /** outside the layout's directories (or outside the prefix) */
+  | { kind: 'other' };
+
+const LAYOUT_DIRS = ['pools', 'subnets', 'addresses', 'pool-nodes'] as const;
+export type LayoutDir = (typeof LAYOUT_DIRS)[number];
+
+/** The number of path segments after the directory, per directory. */
+const SEGMENTS: Record<LayoutDir, number> = {
+  pools: 1,
+  subnets: 1,
+  addresses: 2,
+  'pool-nodes': 2,
+};
+
 /**
- * The etcd key layout, in one place (spec C.3). Keys keep the original project's paths so an
+ * The etcd key layout, in one place (libs/store/README.md, "Keys"). Keys keep the original project's paths so an
  * operator who knows kontena-ipam 0.2 can read the store with etcdctl:
  *
  *   <prefix>/pools/<id>                 {"subnet","iprange"?,"gateway","req"}
@@ -72,6 +94,34 @@ export class KeyLayout {
   }
   member(poolId: string, node: string): string {
     return `${this.membersOf(poolId)}${node}`;
+  }
+
+  /** What the full etcd key `key` is (see {@link ParsedKey}). */
+  parse(key: string): ParsedKey {
+    const relative = KeyLayout.tail(key, `${this.root}/`);
+    return relative === undefined ? { kind: 'other' } : KeyLayout.parseRelative(relative);
+  }
+
+  /** {@link parse} for a key relative to the prefix (`pools/blue`), as the snapshot lists them. */
+  static parseRelative(relative: string): ParsedKey {
+    const [dir = '', ...segments] = relative.split('/');
+    const layoutDir = LAYOUT_DIRS.find((d) => d === dir);
+    if (layoutDir === undefined) {
+      return { kind: 'other' };
+    }
+    if (segments.length !== SEGMENTS[layoutDir] || segments.some((s) => s === '')) {
+      return { kind: 'malformed', dir: layoutDir };
+    }
+    const [first = '', second = ''] = segments;
+    if (layoutDir === 'pools') {
+      return { kind: 'pool', id: first };
+    }
+    if (layoutDir === 'subnets') {
+      return { kind: 'subnet', network: first };
+    }
+    return layoutDir === 'addresses'
+      ? { kind: 'address', pool: first, ip: second }
+      : { kind: 'member', pool: first, node: second };
   }
 
   /** The last path segment of a key under `prefix`, or undefined when the key is not under it. */

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { EtcdStore, StoreStatus } from '#app/allocator';
+import type { EtcdStore, StoreStatus } from '#app/store';
 import type { IpamConfig } from '#app/config';
 
 import type { ListenerStatus, PluginSocket } from '../listener/plugin-socket.js';

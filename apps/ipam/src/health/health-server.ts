@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { EtcdStore } from '#app/allocator';
+import { EtcdStore } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { writeError, writeJson } from '../http/json-reply.js';

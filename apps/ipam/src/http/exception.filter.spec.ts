@@ -18,11 +18,11 @@ import {
   PoolExhausted,
   PoolMismatch,
   PoolNotFound,
-  StoreUnavailable,
   SubnetConflict,
   SupernetExhausted,
   Unsupported,
-} from '#app/allocator';
+} from '#app/ipam';
+import { StoreUnavailable } from '#app/store';
 import type { IpamConfig } from '#app/config';
 
 import { IpamExceptionFilter, mapException, statusOfIpamError } from './exception.filter.js';

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 
-import { IpamError, type IpamErrorCode } from '#app/allocator';
+import { IpamError, type IpamErrorCode } from '#app/ipam';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { writeError } from './json-reply.js';

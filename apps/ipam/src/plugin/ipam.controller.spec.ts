@@ -6,14 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import {
-  AddressAllocator,
-  AddressInUse,
-  EtcdStore,
-  PoolAllocator,
-  PoolNotFound,
-  StoreUnavailable,
-} from '#app/allocator';
+import { AddressAllocator, PoolAllocator } from '#app/allocator';
+import { AddressInUse, PoolNotFound } from '#app/ipam';
+import { Addr, Prefix } from '#app/net';
+import { EtcdStore, StoreUnavailable } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { PluginModule } from '../app.module.js';
@@ -235,12 +231,7 @@ describe('plugin API over the unix socket', () => {
         Pool: '10.80.0.0/24',
         Data: { 'com.docker.network.gateway': '10.80.0.1/24' },
       });
-      expect(pools.requestPool).toHaveBeenCalledWith({
-        pool: undefined,
-        subPool: undefined,
-        options: {},
-        v6: false,
-      });
+      expect(pools.requestPool).toHaveBeenCalledWith({ v6: false });
     });
 
     it('passes a static shared pool through', async () => {
@@ -257,9 +248,9 @@ describe('plugin API over the unix socket', () => {
       });
       expect(reply.status).toBe(200);
       expect(pools.requestPool).toHaveBeenCalledWith({
-        pool: '10.81.0.0/16',
-        subPool: '10.81.128.0/17',
-        options: { network: 'kontena', foo: 'bar' },
+        subnet: Prefix.parse('10.81.0.0/16'),
+        range: Prefix.parse('10.81.128.0/17'),
+        network: 'kontena',
         v6: false,
       });
     });
@@ -268,7 +259,7 @@ describe('plugin API over the unix socket', () => {
       pools.requestPool.mockResolvedValue({ poolId: 'local-1', pool: '10.80.1.0/24', data: {} });
       const reply = await call(socketPath, '/IpamDriver.RequestPool');
       expect(reply.status).toBe(200);
-      expect(pools.requestPool).toHaveBeenCalledWith({ options: {}, v6: false });
+      expect(pools.requestPool).toHaveBeenCalledWith({ v6: false });
     });
   });
 
@@ -292,11 +283,7 @@ describe('plugin API over the unix socket', () => {
         contentType: 'application/json',
         body: { Address: '10.81.0.2/16', Data: {} },
       });
-      expect(addresses.requestAddress).toHaveBeenCalledWith({
-        poolId: 'kontena',
-        address: undefined,
-        options: {},
-      });
+      expect(addresses.requestAddress).toHaveBeenCalledWith({ poolId: 'kontena', gateway: false });
     });
 
     it('maps a gateway request', async () => {
@@ -308,8 +295,8 @@ describe('plugin API over the unix socket', () => {
       expect(reply.status).toBe(200);
       expect(addresses.requestAddress).toHaveBeenCalledWith({
         poolId: 'kontena',
-        address: '10.81.0.1',
-        options,
+        address: Addr.parse('10.81.0.1'),
+        gateway: true,
       });
     });
   });
@@ -325,7 +312,7 @@ describe('plugin API over the unix socket', () => {
     expect(reply).toMatchObject({ status: 200, contentType: 'application/json', body: {} });
     expect(addresses.releaseAddress).toHaveBeenCalledWith({
       poolId: 'local-0b5e1a6c-3f0e-4c1e-9d5a-1f2e3d4c5b6a',
-      address: '10.80.0.5',
+      address: Addr.parse('10.80.0.5'),
     });
   });
 

@@ -1,39 +1,45 @@
-import type { AddressRequest, PoolRequest, ReleaseAddressRequest } from '#app/allocator';
+import type { AddressRequest, PoolRequest, ReleaseAddressRequest } from '#app/ipam';
+import type { Addr, Prefix } from '#app/net';
 
 import {
-  Check,
+  type AddressOptions,
+  addressOptions,
+  Field,
   optionalAddress,
   optionalBoolean,
   optionalCidr,
-  optionMap,
   optionalString,
   poolId,
+  type PoolOptions,
+  poolOptions,
   requiredAddress,
-} from './docker-validators.js';
+} from './docker-fields.js';
 
 /*
  * Request and reply bodies exactly as libnetwork's remote IPAM API spells them
- * (ipams/remote/api/api.go, spec A.2). Fields Docker may add later are ignored.
+ * (moby/libnetwork ipams/remote/api/api.go). Each field is parsed once, as the body becomes the
+ * DTO (docker-fields.ts); fields Docker may add later are ignored. A class field initializer is
+ * the value of a field the body leaves out.
  */
 
 export type OptionMap = Record<string, string>;
 
 export class RequestPoolDto {
   /** "kontenalocal" or "kontenaglobal"; informational only. */
-  @Check(optionalString)
-  AddressSpace?: string | null;
+  @Field(optionalString)
+  AddressSpace?: string;
 
-  @Check(optionalCidr)
-  Pool?: string | null;
+  @Field(optionalCidr)
+  Pool?: Prefix;
 
-  @Check(optionalCidr)
-  SubPool?: string | null;
+  @Field(optionalCidr)
+  SubPool?: Prefix;
 
-  @Check(optionMap)
-  Options?: OptionMap | null;
+  @Field(poolOptions)
+  Options: PoolOptions = {};
 
-  @Check(optionalBoolean)
-  V6?: boolean | null;
+  @Field(optionalBoolean)
+  V6 = false;
 }
 
 export interface RequestPoolReply {
@@ -43,19 +49,19 @@ export interface RequestPoolReply {
 }
 
 export class ReleasePoolDto {
-  @Check(poolId)
+  @Field(poolId)
   PoolID: string;
 }
 
 export class RequestAddressDto {
-  @Check(poolId)
+  @Field(poolId)
   PoolID: string;
 
-  @Check(optionalAddress)
-  Address?: string | null;
+  @Field(optionalAddress)
+  Address?: Addr;
 
-  @Check(optionMap)
-  Options?: OptionMap | null;
+  @Field(addressOptions)
+  Options: AddressOptions = { gateway: false };
 }
 
 export interface RequestAddressReply {
@@ -64,29 +70,29 @@ export interface RequestAddressReply {
 }
 
 export class ReleaseAddressDto {
-  @Check(poolId)
+  @Field(poolId)
   PoolID: string;
 
-  @Check(requiredAddress)
-  Address: string;
-}
-
-/** Docker sends "" for "not set" and null for an empty option map. */
-function present(value: string | null | undefined): string | undefined {
-  return value === null || value === undefined || value === '' ? undefined : value;
+  @Field(requiredAddress)
+  Address: Addr;
 }
 
 export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
   return {
-    pool: present(dto.Pool),
-    subPool: present(dto.SubPool),
-    options: { ...dto.Options },
-    v6: dto.V6 ?? false,
+    ...(dto.Pool ? { subnet: dto.Pool } : {}),
+    ...(dto.SubPool ? { range: dto.SubPool } : {}),
+    ...(dto.Options.network !== undefined ? { network: dto.Options.network } : {}),
+    v6: dto.V6,
   };
 }
 
 export function toAddressRequest(dto: RequestAddressDto): AddressRequest {
-  return { poolId: dto.PoolID, address: present(dto.Address), options: { ...dto.Options } };
+  return {
+    poolId: dto.PoolID,
+    ...(dto.Address ? { address: dto.Address } : {}),
+    gateway: dto.Options.gateway,
+    ...(dto.Options.endpointName !== undefined ? { endpointName: dto.Options.endpointName } : {}),
+  };
 }
 
 export function toReleaseAddressRequest(dto: ReleaseAddressDto): ReleaseAddressRequest {

@@ -17,12 +17,13 @@ export function firstMessage(errors: ValidationError[]): string | undefined {
 }
 
 /**
- * Validates every `@Body()` DTO before the handler runs, so an invalid request never reaches an
- * allocator. The handler still gets the parsed body (no transform); unknown fields are kept
- * but ignored, since Docker may add fields in later versions.
+ * Turns every `@Body()` into its DTO, each field parsed once (ipam.dto.ts), and validates it
+ * before the handler runs, so an invalid request never reaches an allocator. Unknown fields are
+ * kept but ignored, since Docker may add fields in later versions.
  */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
+    transform: true,
     stopAtFirstError: true,
     forbidUnknownValues: false,
     exceptionFactory: (errors) =>

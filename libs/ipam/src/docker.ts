@@ -1,0 +1,17 @@
+/**
+ * Docker's names for what travels in the IPAM calls' `Options` and `Data` maps, in one place
+ * (moby/moby libnetwork/ipamapi/labels.go and netlabel/labels.go).
+ */
+
+/** `Data` key of a RequestPool reply: the pool's gateway as `<ip>/<len>`. */
+export const GATEWAY_DATA_KEY = 'com.docker.network.gateway';
+
+/** `Options` key of a RequestAddress for a gateway, with {@link GATEWAY_ADDRESS_TYPE}. */
+export const REQUEST_ADDRESS_TYPE_OPTION = 'RequestAddressType';
+export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
+
+/** `Options` key of a container's RequestAddress: the endpoint (container) name, Engine ≥ 29. */
+export const ENDPOINT_NAME_OPTION = 'com.docker.network.endpoint.name';
+
+/** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
+export const NETWORK_OPTION = 'network';

@@ -1,0 +1,98 @@
+// The allocators' requests as Docker spells them (strings, an options map), parsed by the
+// plugin's own wire parsers (apps/ipam/src/plugin/docker-fields.ts): integration tests drive the
+// allocators with what dockerd sends, without a socket in between.
+import {
+  InvalidRequest,
+  type AddressReply,
+  type AddressRequest,
+  type PoolReply,
+  type PoolRequest,
+  type ReleaseAddressRequest,
+} from '#app/ipam';
+import type { AddressAllocator, PoolAllocator } from '#app/allocator';
+
+import {
+  addressOptions,
+  type FieldParser,
+  optionalAddress,
+  optionalCidr,
+  poolOptions,
+  requiredAddress,
+} from '../../apps/ipam/src/plugin/docker-fields.js';
+
+/** RequestPool's body: `Pool`, `SubPool`, `Options`, `V6`. */
+export interface DockerPoolRequest {
+  pool?: string;
+  subPool?: string;
+  options: Record<string, string>;
+  v6: boolean;
+}
+
+/** RequestAddress's body: `PoolID`, `Address`, `Options`. */
+export interface DockerAddressRequest {
+  poolId: string;
+  address?: string;
+  options: Record<string, string>;
+}
+
+/** ReleaseAddress's body. */
+export interface DockerReleaseAddressRequest {
+  poolId: string;
+  address: string;
+}
+
+function parse<T>(parser: FieldParser<T>, value: unknown, field: string): T {
+  const result = parser(value, field);
+  if ('error' in result) {
+    throw new InvalidRequest(result.error);
+  }
+  return result.value;
+}
+
+export function poolRequest(r: DockerPoolRequest): PoolRequest {
+  const subnet = parse(optionalCidr, r.pool, 'Pool');
+  const range = parse(optionalCidr, r.subPool, 'SubPool');
+  const { network } = parse(poolOptions, r.options, 'Options');
+  return {
+    ...(subnet ? { subnet } : {}),
+    ...(range ? { range } : {}),
+    ...(network !== undefined ? { network } : {}),
+    v6: r.v6,
+  };
+}
+
+export function addressRequest(r: DockerAddressRequest): AddressRequest {
+  const address = parse(optionalAddress, r.address, 'Address');
+  const options = parse(addressOptions, r.options, 'Options');
+  return { poolId: r.poolId, ...(address ? { address } : {}), ...options };
+}
+
+export function releaseAddressRequest(r: DockerReleaseAddressRequest): ReleaseAddressRequest {
+  return { poolId: r.poolId, address: parse(requiredAddress, r.address, 'Address') };
+}
+
+/** PoolAllocator as Docker calls it. */
+export interface DockerPools {
+  requestPool(r: DockerPoolRequest): Promise<PoolReply>;
+  releasePool(poolId: string): Promise<void>;
+}
+
+/** AddressAllocator as Docker calls it. */
+export interface DockerAddresses {
+  requestAddress(r: DockerAddressRequest): Promise<AddressReply>;
+  releaseAddress(r: DockerReleaseAddressRequest): Promise<void>;
+}
+
+export function dockerPools(pools: PoolAllocator): DockerPools {
+  return {
+    requestPool: async (r) => pools.requestPool(poolRequest(r)),
+    releasePool: (poolId) => pools.releasePool(poolId),
+  };
+}
+
+export function dockerAddresses(addresses: AddressAllocator): DockerAddresses {
+  return {
+    requestAddress: async (r) => addresses.requestAddress(addressRequest(r)),
+    releaseAddress: async (r) => addresses.releaseAddress(releaseAddressRequest(r)),
+  };
+}
