@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, registerAs } from '@nestjs/config';
 
-import { IPAM_CONFIG } from './ipam-config.js';
+import { IPAM_CONFIG, type IpamConfig } from './ipam-config.js';
 import { loadConfig } from './load-config.js';
 
 /**
@@ -19,7 +19,11 @@ export class IpamConfigModule {
    *   place in the code base that reads `process.env`; everything else gets the typed config.
    */
   static forRoot(env: Readonly<Record<string, string | undefined>> = process.env): DynamicModule {
-    const config = loadConfig(env);
+    return IpamConfigModule.forConfig(loadConfig(env));
+  }
+
+  /** The module for a configuration validated already (main builds it before Nest loads). */
+  static forConfig(config: IpamConfig): DynamicModule {
     return {
       module: IpamConfigModule,
       global: true,
