@@ -1,0 +1,124 @@
+import { Prefix, type Addr } from '#app/net';
+
+import type { Findings } from './check-steps.js';
+
+/** The values of the check's snapshot, read on their own: each bad one is reported once. */
+
+export interface PoolEntry {
+  id: string;
+  key: string;
+  /** undefined when the value is invalid (reported once, not checked further) */
+  subnet?: Prefix;
+  gateway?: Prefix;
+}
+
+export interface SubnetEntry {
+  network: string;
+  key: string;
+  prefix?: Prefix;
+  pool?: string;
+}
+
+/**
+ * A pool's record: its subnet a network prefix, its gateway a host address of it with the same
+ * length, its ip range (if any) a prefix inside it.
+ */
+export function parsePool(id: string, key: string, value: string, found: Findings): PoolEntry {
+  const entry: PoolEntry = { id, key };
+  const record = parseObject(value);
+  if (record === undefined) {
+    found.violation('invalid-value', key, `pool ${id}: ${invalidJson(value)} [${key}]`, id);
+    return entry;
+  }
+  const subnet = typeof record.subnet === 'string' ? Prefix.tryParse(record.subnet) : undefined;
+  if (!subnet || subnet.hasHostBits()) {
+    found.violation(
+      'invalid-value',
+      key,
+      `pool ${id} has subnet ${JSON.stringify(record.subnet ?? null)}, not a network prefix [${key}]`,
+      id,
+    );
+    return entry;
+  }
+  entry.subnet = subnet;
+  const gateway = typeof record.gateway === 'string' ? Prefix.tryParse(record.gateway) : undefined;
+  if (!gateway || gateway.length !== subnet.length || !subnet.isHost(gateway.addr)) {
+    found.violation(
+      'invalid-value',
+      key,
+      `pool ${id} (${subnet.toString()}) has gateway ${JSON.stringify(record.gateway ?? null)}, ` +
+        `not a host address of its subnet with /${subnet.length} [${key}]`,
+      id,
+    );
+  } else {
+    entry.gateway = gateway;
+  }
+  if (record.iprange !== undefined) {
+    const range = typeof record.iprange === 'string' ? Prefix.tryParse(record.iprange) : undefined;
+    if (!range || !subnet.containsPrefix(range)) {
+      found.violation(
+        'invalid-value',
+        key,
+        `pool ${id} (${subnet.toString()}) has ip range ${JSON.stringify(record.iprange)}, not a prefix inside its subnet [${key}]`,
+        id,
+      );
+    }
+  }
+  return entry;
+}
+
+/** A subnet key's record: the network prefix at the key's address, and the pool it reserves. */
+export function parseSubnet(
+  network: Addr,
+  key: string,
+  value: string,
+  found: Findings,
+): SubnetEntry {
+  const entry: SubnetEntry = { network: network.toString(), key };
+  const record = parseObject(value);
+  if (record === undefined) {
+    found.violation('invalid-value', key, `subnet key: ${invalidJson(value)} [${key}]`);
+    return entry;
+  }
+  const prefix = typeof record.address === 'string' ? Prefix.tryParse(record.address) : undefined;
+  const pool = typeof record.pool === 'string' && record.pool !== '' ? record.pool : undefined;
+  if (!prefix || prefix.hasHostBits() || pool === undefined) {
+    found.violation(
+      'invalid-value',
+      key,
+      `subnet key has address ${JSON.stringify(record.address ?? null)} and pool ` +
+        `${JSON.stringify(record.pool ?? null)}, not a network prefix and a pool id [${key}]`,
+    );
+    return entry;
+  }
+  entry.pool = pool;
+  if (!prefix.addr.equals(network)) {
+    found.violation(
+      'subnet-mismatch',
+      key,
+      `subnet key for ${network.toString()} holds the subnet ${prefix.toString()} of pool ${pool} [${key}]`,
+      pool,
+    );
+    return entry;
+  }
+  entry.prefix = prefix;
+  return entry;
+}
+
+/** A JSON object value, or undefined. */
+export function parseObject(value: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- a JSON object
+        (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function invalidJson(value: string): string {
+  const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+  return `value ${JSON.stringify(shown)} is not a JSON object`;
+}
