@@ -25,6 +25,8 @@ import {
   planPoolDeletion,
   readDockerView,
   type AddressReason,
+  type DockerView,
+  type MembershipPlan,
   type PoolUse,
 } from './plan.js';
 import {
@@ -49,10 +51,17 @@ export class CleanupRefused extends Error {
   }
 }
 
+/** One run: what it was asked, its stop signal, and the report it fills in. */
+interface Run {
+  options: CleanupOptions;
+  signal: AbortSignal;
+  report: CleanupReport;
+}
+
 /**
- * One cleanup pass (spec 1.5), or --forget-node. The decisions are the pure functions of
- * plan.ts; every change is one EtcdStore transaction that compares the mod revision read, so a
- * key written since (a container that is starting, a join, a release) is never touched.
+ * One cleanup pass (README, "Cleanup"), or --forget-node. The decisions are the pure functions
+ * of plan.ts; every change is one EtcdStore transaction that compares the mod revision read, so
+ * a key written since (a container that is starting, a join, a release) is never touched.
  */
 @Injectable()
 export class CleanupService {
@@ -75,11 +84,12 @@ export class CleanupService {
       forget ?? this.config.nodeId,
       options.dryRun,
     );
+    const run: Run = { options, signal, report };
     try {
       if (forget === undefined) {
-        await this.pass(options, report, signal);
+        await this.pass(run);
       } else {
-        await this.forget(forget, options, report, signal);
+        await this.forget(forget, run);
       }
     } catch (e) {
       report.ok = false;
@@ -90,12 +100,8 @@ export class CleanupService {
 
   // ------------------------------------------------------------------------------ the pass
 
-  private async pass(
-    options: CleanupOptions,
-    report: CleanupReport,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const nodeId = this.config.nodeId;
+  private async pass(run: Run): Promise<void> {
+    const { options, report, signal } = run;
     const driver = options.driver ?? this.config.driverName;
     report.driver = driver;
 
@@ -112,203 +118,182 @@ export class CleanupService {
 
     // 3. Docker's view, then etcd's.
     const networks = await this.docker.list();
-    const { pools: allPools } = await this.store.listPools(this.store.deadline());
-    const view = readDockerView(networks, allPools, driver);
+    const { pools } = await this.store.listPools(this.store.deadline());
+    const view = readDockerView(networks, pools, driver);
     this.log.log(
       `Docker lists ${view.driverNetworks} network(s) of IPAM driver ${driver} and ` +
-        `${view.known.size} address(es) in use; etcd holds ${allPools.length} pool(s)`,
+        `${view.known.size} address(es) in use; etcd holds ${pools.length} pool(s)`,
     );
     report.warnings.push(...view.warnings);
-    const R = BigInt(revision);
+
+    // 4 to 6, pool by pool.
     let owned = 0;
-
-    for (const pool of this.inScope(allPools, options.pool, report)) {
+    for (const pool of this.inScope(pools, options.pool, report)) {
       this.checkSignal(signal);
-      const use = view.uses.get(pool.id);
-      const poolReport = newPoolReport(pool, use);
-      report.pools.push(poolReport);
-
-      // 4. Addresses: this node's, older than R, not a gateway, unknown to Docker.
-      const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
-      owned += addresses.filter((a) => a.record.node === nodeId).length;
-      await this.sweep(
-        pool,
-        addresses,
-        (address) => classifyAddress(address, nodeId, R, view.known),
-        options.dryRun,
-        signal,
-        { report, poolReport },
-      );
-
-      // 5. This node's membership against the local networks on the pool.
-      const { members } = await this.store.listMembers(pool.id, this.store.deadline());
-      const mine = members.find((m) => m.node === nodeId);
-      owned += mine ? 1 : 0;
-      let membersLeft = members.length;
-      const plan = planMembership(mine, use, R);
-      switch (plan.action) {
-        case 'none':
-          break;
-        case 'missing':
-          poolReport.membership = { node: nodeId, result: 'missing' };
-          report.warnings.push(
-            `pool ${pool.id} is used by Docker network ${plan.networks.join(', ')}, but node ` +
-              `${nodeId} is not a member: the pool is kept; re-create the network to rejoin it`,
-          );
-          break;
-        case 'keep':
-          poolReport.membership = {
-            node: nodeId,
-            result: 'kept',
-            refs: plan.refs,
-            reason: plan.reason,
-          };
-          break;
-        case 'skip':
-          poolReport.membership = { node: nodeId, result: 'skipped', reason: plan.reason };
-          break;
-        case 'set-refs': {
-          this.checkSignal(signal);
-          const done =
-            options.dryRun ||
-            (await this.store.setMemberRefs(
-              pool.id,
-              plan.member,
-              plan.to,
-              EtcdStore.nonce(),
-              this.store.deadline(),
-            )) === 'set';
-          if (done) {
-            report.totals.refsSet++;
-            poolReport.membership = {
-              node: nodeId,
-              result: 'refs-set',
-              from: plan.from,
-              to: plan.to,
-            };
-            this.change(
-              options,
-              `set node ${nodeId}'s references to pool ${pool.id} from ${plan.from} to ${plan.to}`,
-            );
-          } else {
-            poolReport.membership = { node: nodeId, result: 'skipped', reason: 'changed' };
-          }
-          break;
-        }
-        case 'delete':
-          if (await this.dropMember(pool, plan.member, options.dryRun, signal)) {
-            membersLeft--;
-            report.totals.membershipsDeleted++;
-            poolReport.membership = {
-              node: nodeId,
-              result: 'deleted',
-              reason: 'no-local-network',
-            };
-            this.change(
-              options,
-              `deleted node ${nodeId}'s membership of pool ${pool.id}: no local network uses it`,
-            );
-          } else {
-            poolReport.membership = { node: nodeId, result: 'skipped', reason: 'changed' };
-          }
-          break;
-      }
-
-      // 6. The pool itself, once no node is a member.
-      const gc = planPoolDeletion(membersLeft, use);
-      poolReport.outcome =
-        gc === 'delete'
-          ? await this.deletePool(pool, report, options.dryRun, signal)
-          : { result: 'kept', reason: gc };
+      owned += await this.passPool(pool, view, BigInt(revision), run);
     }
-
     if (owned === 0 && view.driverNetworks > 0) {
       report.warnings.push(
-        `node ${nodeId} owns no address and no membership in etcd, yet Docker has ` +
+        `node ${this.config.nodeId} owns no address and no membership in etcd, yet Docker has ` +
           `${view.driverNetworks} network(s) of driver ${driver}: is NODE_ID the plugin's?`,
       );
     }
   }
 
+  /** Steps 4 to 6 of a pass for one pool; returns how many of its keys this node owns. */
+  private async passPool(pool: StoredPool, view: DockerView, R: bigint, run: Run): Promise<number> {
+    const nodeId = this.config.nodeId;
+    const use = view.uses.get(pool.id);
+    const poolReport = newPoolReport(pool, use);
+    run.report.pools.push(poolReport);
+
+    // 4. Addresses: this node's, older than R, not a gateway, unknown to Docker.
+    const addresses = await this.sweep(
+      pool,
+      (address) => classifyAddress(address, nodeId, R, view.known),
+      run,
+      poolReport,
+    );
+
+    // 5. This node's membership against the local networks on the pool.
+    const { members } = await this.store.listMembers(pool.id, this.store.deadline());
+    const mine = members.find((m) => m.node === nodeId);
+    const plan = planMembership(mine, use, R);
+    const dropped = await this.applyMembershipPlan(plan, pool, run, poolReport);
+
+    // 6. The pool itself, once no node is a member.
+    const gc = planPoolDeletion(members.length - (dropped ? 1 : 0), use);
+    poolReport.outcome =
+      gc === 'delete' ? await this.deletePool(pool, run) : { result: 'kept', reason: gc };
+
+    return addresses.filter((a) => a.record.node === nodeId).length + (mine ? 1 : 0);
+  }
+
+  /**
+   * Step 5: applies the plan for this node's membership of `pool` and reports it. True when the
+   * membership was deleted (or, in a dry run, would be).
+   */
+  private async applyMembershipPlan(
+    plan: MembershipPlan,
+    pool: StoredPool,
+    run: Run,
+    poolReport: PoolReport,
+  ): Promise<boolean> {
+    const { options, report, signal } = run;
+    const node = this.config.nodeId;
+    switch (plan.action) {
+      case 'none':
+        break;
+      case 'missing':
+        poolReport.membership = { node, result: 'missing' };
+        report.warnings.push(
+          `pool ${pool.id} is used by Docker network ${plan.networks.join(', ')}, but node ` +
+            `${node} is not a member: the pool is kept; re-create the network to rejoin it`,
+        );
+        break;
+      case 'keep':
+        poolReport.membership = { node, result: 'kept', refs: plan.refs, reason: plan.reason };
+        break;
+      case 'skip':
+        poolReport.membership = { node, result: 'skipped', reason: plan.reason };
+        break;
+      case 'set-refs': {
+        this.checkSignal(signal);
+        const set =
+          options.dryRun ||
+          (await this.store.setMemberRefs(
+            pool.id,
+            plan.member,
+            plan.to,
+            EtcdStore.nonce(),
+            this.store.deadline(),
+          )) === 'set';
+        if (set) {
+          report.totals.refsSet++;
+          poolReport.membership = { node, result: 'refs-set', from: plan.from, to: plan.to };
+          this.change(
+            options,
+            `set node ${node}'s references to pool ${pool.id} from ${plan.from} to ${plan.to}`,
+          );
+        } else {
+          poolReport.membership = { node, result: 'skipped', reason: 'changed' };
+        }
+        break;
+      }
+      case 'delete':
+        return this.deleteMembership(pool, plan.member, 'no-local-network', run, poolReport);
+    }
+    return false;
+  }
+
   // ------------------------------------------------------------------------ --forget-node
 
-  private async forget(
-    node: string,
-    options: CleanupOptions,
-    report: CleanupReport,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async forget(node: string, run: Run): Promise<void> {
+    // 1. Never this node's own id: a pass frees its leaks.
     if (node === this.config.nodeId) {
       throw new CleanupRefused(
         `--forget-node ${node} is this node's own NODE_ID: a cleanup pass frees its leaks`,
       );
     }
+    // 2. R, and etcd's pools (Docker is not asked).
     const revision = await this.store.currentRevision(this.store.deadline());
-    report.revision = revision;
-    const R = BigInt(revision);
-    const { pools: allPools } = await this.store.listPools(this.store.deadline());
+    run.report.revision = revision;
+    const { pools } = await this.store.listPools(this.store.deadline());
     this.log.log(`forgetting node ${node} at etcd revision ${revision}`);
 
-    for (const pool of this.inScope(allPools, options.pool, report)) {
-      this.checkSignal(signal);
-      const poolReport = newPoolReport(pool, undefined);
-      report.pools.push(poolReport);
+    // 3 to 5, pool by pool.
+    for (const pool of this.inScope(pools, run.options.pool, run.report)) {
+      this.checkSignal(run.signal);
+      await this.forgetInPool(node, pool, BigInt(revision), run);
+    }
+  }
 
-      const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
-      await this.sweep(
-        pool,
-        addresses,
-        (address) => classifyForgotten(address, node, R),
-        options.dryRun,
-        signal,
-        { report, poolReport },
-      );
+  /** Steps 3 to 5 of --forget-node for one pool. */
+  private async forgetInPool(node: string, pool: StoredPool, R: bigint, run: Run): Promise<void> {
+    const poolReport = newPoolReport(pool, undefined);
+    run.report.pools.push(poolReport);
 
-      const { members } = await this.store.listMembers(pool.id, this.store.deadline());
-      const theirs = members.find((m) => m.node === node);
-      let dropped = false;
-      if (theirs && BigInt(theirs.modRevision) > R) {
-        poolReport.membership = { node, result: 'skipped', reason: 'new' };
-      } else if (theirs) {
-        dropped = await this.dropMember(pool, theirs, options.dryRun, signal);
-        if (dropped) {
-          report.totals.membershipsDeleted++;
-          poolReport.membership = { node, result: 'deleted', reason: 'forgotten' };
-          this.change(options, `deleted node ${node}'s membership of pool ${pool.id}`);
-        } else {
-          poolReport.membership = { node, result: 'skipped', reason: 'changed' };
-        }
-      }
-      // Only the pools this node leaves without members: the others are a pass's business.
-      const membersLeft = members.length - (dropped ? 1 : 0);
-      if (dropped && membersLeft === 0) {
-        poolReport.outcome = await this.deletePool(pool, report, options.dryRun, signal);
-      } else if (membersLeft === 0) {
-        poolReport.outcome = { result: 'kept', reason: 'not-forgotten' };
-      }
+    // 3. The node's addresses, gateways excepted, older than R.
+    await this.sweep(pool, (address) => classifyForgotten(address, node, R), run, poolReport);
+
+    // 4. Its membership, unless written after R.
+    const { members } = await this.store.listMembers(pool.id, this.store.deadline());
+    const theirs = members.find((m) => m.node === node);
+    let dropped = false;
+    if (theirs && BigInt(theirs.modRevision) > R) {
+      poolReport.membership = { node, result: 'skipped', reason: 'new' };
+    } else if (theirs) {
+      dropped = await this.deleteMembership(pool, theirs, 'forgotten', run, poolReport);
+    }
+
+    // 5. Only the pools this node leaves without members: the others are a pass's business.
+    const membersLeft = members.length - (dropped ? 1 : 0);
+    if (dropped && membersLeft === 0) {
+      poolReport.outcome = await this.deletePool(pool, run);
+    } else if (membersLeft === 0) {
+      poolReport.outcome = { result: 'kept', reason: 'not-forgotten' };
     }
   }
 
   // ------------------------------------------------------------------------------ helpers
 
   /**
-   * Classifies a pool's addresses and frees those classified 'orphan' or 'forgotten', each only if
-   * unchanged since read, MAX_DELETE_BATCH per etcd transaction. Every address is counted into
-   * the report with its final reason, in order, as soon as its batch is done, so a pass that fails
-   * or is interrupted part-way reports exactly what it freed.
+   * Lists a pool's addresses (returned) and frees those classified 'orphan' or 'forgotten', each
+   * only if unchanged since read, MAX_DELETE_BATCH per etcd transaction. Every address is counted
+   * into the report with its final reason, in order, as soon as its batch is done, so a pass that
+   * fails or is interrupted part-way reports exactly what it freed.
    */
   private async sweep(
     pool: StoredPool,
-    addresses: readonly StoredAddress[],
     classify: (address: StoredAddress) => AddressReason,
-    dryRun: boolean,
-    signal: AbortSignal,
-    into: { report: CleanupReport; poolReport: PoolReport },
-  ): Promise<void> {
+    { options, signal, report }: Run,
+    poolReport: PoolReport,
+  ): Promise<StoredAddress[]> {
+    const { addresses } = await this.store.listAddresses(pool.id, this.store.deadline());
     let seen: { address: StoredAddress; reason: AddressReason }[] = [];
     let doomed: { address: StoredAddress; reason: AddressReason }[] = [];
     const flush = async (): Promise<void> => {
-      if (doomed.length > 0 && !dryRun) {
+      if (doomed.length > 0 && !options.dryRun) {
         this.checkSignal(signal);
         const results = await this.store.deleteAddressesIfUnchanged(
           pool.id,
@@ -329,8 +314,8 @@ export class CleanupService {
       }
       for (const { address, reason } of seen) {
         countAddress(
-          into.report,
-          into.poolReport,
+          report,
+          poolReport,
           addressOutcome(address.ip, address.record.node, address.record.type, reason),
         );
       }
@@ -348,36 +333,54 @@ export class CleanupService {
       }
     }
     await flush();
+    return addresses;
   }
 
-  /** Deletes a membership if unchanged since read (true), or reports it changed (false). */
-  private async dropMember(
+  /**
+   * Deletes a membership if unchanged since read and reports it (true), or reports it changed
+   * (false). A dry run deletes nothing and reports what it would delete.
+   */
+  private async deleteMembership(
     pool: StoredPool,
     member: NodeMember,
-    dryRun: boolean,
-    signal: AbortSignal,
+    reason: 'no-local-network' | 'forgotten',
+    { options, report, signal }: Run,
+    poolReport: PoolReport,
   ): Promise<boolean> {
-    if (dryRun) {
-      return true;
+    const { node } = member;
+    if (!options.dryRun) {
+      this.checkSignal(signal);
+      const result = await this.store.deleteMemberIfUnchanged(
+        pool.id,
+        member,
+        this.store.deadline(),
+      );
+      if (result !== 'deleted') {
+        poolReport.membership = { node, result: 'skipped', reason: 'changed' };
+        return false;
+      }
     }
-    this.checkSignal(signal);
-    const result = await this.store.deleteMemberIfUnchanged(pool.id, member, this.store.deadline());
-    return result === 'deleted';
+    report.totals.membershipsDeleted++;
+    poolReport.membership = { node, result: 'deleted', reason };
+    this.change(
+      options,
+      `deleted node ${node}'s membership of pool ${pool.id}` +
+        (reason === 'no-local-network' ? ': no local network uses it' : ''),
+    );
+    return true;
   }
 
-  /** T4: deletes the pool if it still has no member (compared in the transaction). */
+  /** Deletes the pool if it still has no member (compared in the transaction). */
   private async deletePool(
     pool: StoredPool,
-    report: CleanupReport,
-    dryRun: boolean,
-    signal: AbortSignal,
+    { options, report, signal }: Run,
   ): Promise<PoolReport['outcome']> {
     const network = Prefix.tryParse(pool.record.subnet)?.network().toString();
     if (network === undefined) {
       report.warnings.push(`pool ${pool.id} has no valid subnet (${pool.record.subnet}): kept`);
       return { result: 'kept', reason: 'invalid' };
     }
-    if (!dryRun) {
+    if (!options.dryRun) {
       this.checkSignal(signal);
       if (!(await this.store.deletePoolIfUnused(pool, network, this.store.deadline()))) {
         return { result: 'kept', reason: 'changed' };
