@@ -1,4 +1,4 @@
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { ConfigError, IPAM_CONFIG, type IpamConfig } from '#app/config';
@@ -6,7 +6,7 @@ import { ConfigError, IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { renderCheckJson, renderCheckText } from './check.js';
 import { CheckModule } from './check.module.js';
 import { CheckService } from './check.service.js';
-import type { CleanupOptions } from './cli.js';
+import type { CleanupOptions, CliAction } from './cli.js';
 import { CleanupLogger } from './cleanup-logger.js';
 import { CleanupModule } from './cleanup.module.js';
 import { CleanupService } from './cleanup.service.js';
@@ -19,14 +19,27 @@ const STOP_GRACE_MS = 10_000;
 /** Exit codes: 0 done, 1 failed, 2 bad usage (command line or environment). */
 export type ExitCode = 0 | 1 | 2;
 
+/** What the application runs: a cleanup pass (or --forget-node), or the consistency check. */
+export type AppAction = Extract<CliAction, { kind: 'run' | 'check' }>;
+
+/** What a run prints and returns. */
+interface Outcome {
+  /** the report, one line each */
+  stdout: string[];
+  /** why it failed, one line on stderr */
+  failure?: string;
+  code: ExitCode;
+}
+
 /**
- * Builds the standalone application, runs one pass (or --forget-node), prints the report on
- * stdout, closes the application (etcd client included) and returns the exit code.
+ * Builds the standalone application for `action`, runs it, prints its report on stdout (the
+ * reason of a failure on stderr), closes the application (etcd client included) and returns the
+ * exit code. A bad environment is a usage error (2).
  */
-export async function runCleanup(options: CleanupOptions): Promise<ExitCode> {
+export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
   let appModule: DynamicModule;
   try {
-    appModule = CleanupModule.forRoot();
+    appModule = action.kind === 'check' ? CheckModule.forRoot() : CleanupModule.forRoot();
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${NAME}: ${e.message}\n`);
@@ -34,102 +47,114 @@ export async function runCleanup(options: CleanupOptions): Promise<ExitCode> {
     }
     throw e;
   }
+  // The check is read-only: a signal may end it anywhere, nothing is half done.
+  let stop: StopOnSignals | undefined;
+  let job: (app: INestApplicationContext, config: IpamConfig) => Promise<Outcome>;
+  if (action.kind === 'check') {
+    job = (app) => check(app, action.json);
+  } else {
+    stop = new StopOnSignals();
+    const { signal } = stop;
+    job = (app, config) => pass(app, config, action.options, signal);
+  }
+  try {
+    const app = await NestFactory.createApplicationContext(appModule, {
+      bufferLogs: true,
+      abortOnError: false,
+    });
+    try {
+      const config = app.get<IpamConfig>(IPAM_CONFIG);
+      app.useLogger(new CleanupLogger(config.logLevel));
+      app.flushLogs();
+      const outcome = await job(app, config);
+      if (outcome.stdout.length > 0) {
+        process.stdout.write(outcome.stdout.map((l) => `${l}\n`).join(''));
+      }
+      if (outcome.failure !== undefined) {
+        process.stderr.write(`${NAME}: ${outcome.failure}\n`);
+      }
+      return outcome.code;
+    } finally {
+      await app.close();
+    }
+  } finally {
+    stop?.dispose();
+  }
+}
 
-  // A stop signal aborts the quiesce at once and any later step before its next change.
-  const stop = new AbortController();
-  let forced: NodeJS.Timeout | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
+/** One cleanup pass, or --forget-node (never of this node's own id). */
+async function pass(
+  app: INestApplicationContext,
+  config: IpamConfig,
+  options: CleanupOptions,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  if (options.forgetNode === config.nodeId) {
+    return {
+      stdout: [],
+      failure:
+        `--forget-node ${options.forgetNode} is this node's own NODE_ID; ` +
+        'a cleanup pass (without --forget-node) frees its leaked addresses',
+      code: 2,
+    };
+  }
+  const report = await app.get(CleanupService).run(options, signal);
+  return {
+    stdout: options.json ? [renderJson(report)] : renderText(report),
+    ...(report.ok ? {} : { failure: report.error ?? 'failed' }),
+    code: report.ok ? 0 : 1,
+  };
+}
+
+/**
+ * `--check`: reads the store at one revision; 0 when it is consistent, 1 on a violation or when
+ * etcd cannot be read.
+ */
+async function check(app: INestApplicationContext, json: boolean): Promise<Outcome> {
+  const report = await app.get(CheckService).run();
+  const failure =
+    report.error ??
+    (report.ok ? undefined : `${report.violations.length} violation(s) of the store's invariants`);
+  return {
+    stdout: json ? [renderCheckJson(report)] : renderCheckText(report),
+    ...(failure === undefined ? {} : { failure }),
+    code: report.ok ? 0 : 1,
+  };
+}
+
+/**
+ * SIGTERM and SIGINT abort the signal: the pass's quiesce at once, any later step before its
+ * next change. A run still going STOP_GRACE_MS after the signal (waiting for etcd) exits.
+ */
+class StopOnSignals {
+  private readonly controller = new AbortController();
+  private forced: NodeJS.Timeout | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (this.controller.signal.aborted) {
       return;
     }
-    stop.abort(signal);
-    forced = setTimeout(() => {
+    this.controller.abort(signal);
+    this.forced = setTimeout(() => {
       process.stderr.write(
         `${NAME}: still waiting ${STOP_GRACE_MS / 1000} s after ${signal}: exiting\n`,
       );
       process.exit(1);
     }, STOP_GRACE_MS);
-    forced.unref();
+    this.forced.unref();
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 
-  const app = await NestFactory.createApplicationContext(appModule, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  try {
-    const config = app.get<IpamConfig>(IPAM_CONFIG);
-    app.useLogger(new CleanupLogger(config.logLevel));
-    app.flushLogs();
-    if (options.forgetNode === config.nodeId) {
-      process.stderr.write(
-        `${NAME}: --forget-node ${options.forgetNode} is this node's own NODE_ID; ` +
-          'a cleanup pass (without --forget-node) frees its leaked addresses\n',
-      );
-      return 2;
-    }
-    const report = await app.get(CleanupService).run(options, stop.signal);
-    process.stdout.write(
-      options.json
-        ? `${renderJson(report)}\n`
-        : renderText(report)
-            .map((l) => `${l}\n`)
-            .join(''),
-    );
-    if (!report.ok) {
-      process.stderr.write(`${NAME}: ${report.error ?? 'failed'}\n`);
-    }
-    return report.ok ? 0 : 1;
-  } finally {
-    await app.close();
-    clearTimeout(forced);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+  constructor() {
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
   }
-}
 
-/**
- * `--check`: reads the store at one revision, prints each violation and a summary line (or one
- * JSON object) and returns 0 when it is consistent, 1 on a violation or when etcd cannot be
- * read, 2 on a bad environment. Read-only: no signal handling is needed, nothing is half done.
- */
-export async function runCheck(json: boolean): Promise<ExitCode> {
-  let appModule: DynamicModule;
-  try {
-    appModule = CheckModule.forRoot();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${NAME}: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
-  const app = await NestFactory.createApplicationContext(appModule, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  try {
-    const config = app.get<IpamConfig>(IPAM_CONFIG);
-    app.useLogger(new CleanupLogger(config.logLevel));
-    app.flushLogs();
-    const report = await app.get(CheckService).run();
-    process.stdout.write(
-      json
-        ? `${renderCheckJson(report)}\n`
-        : renderCheckText(report)
-            .map((l) => `${l}\n`)
-            .join(''),
-    );
-    if (report.error !== undefined) {
-      process.stderr.write(`${NAME}: ${report.error}\n`);
-    } else if (!report.ok) {
-      process.stderr.write(
-        `${NAME}: ${report.violations.length} violation(s) of the store's invariants\n`,
-      );
-    }
-    return report.ok ? 0 : 1;
-  } finally {
-    await app.close();
+
+  dispose(): void {
+    clearTimeout(this.forced);
+    process.off('SIGTERM', this.onSignal);
+    process.off('SIGINT', this.onSignal);
   }
 }

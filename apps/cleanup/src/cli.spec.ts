@@ -46,19 +46,37 @@ describe('parseArgs', () => {
     expect(parseArgs(args)).toEqual({ kind: 'check', json });
   });
 
-  it.each([['--help'], ['-h'], ['--dry-run', '--help'], ['--bogus', '-h'], ['--check', '--help']])(
-    '%s -> help',
-    (...args) => {
-      expect(parseArgs(args)).toEqual({ kind: 'help' });
-    },
-  );
+  it.each([
+    ['--help'],
+    ['-h'],
+    ['--dry-run', '--help'],
+    ['--bogus', '-h'],
+    ['--check', '--help'],
+    ['--version', '--help'],
+    ['-vh'],
+  ])('%s -> help', (...args) => {
+    expect(parseArgs(args)).toEqual({ kind: 'help' });
+  });
+
+  it.each([['--version'], ['-v']])('%s -> version', (...args) => {
+    expect(parseArgs(args)).toEqual({ kind: 'version' });
+  });
 
   it.each([
     { args: ['--bogus'], message: 'unknown option: --bogus' },
+    { args: ['-x'], message: 'unknown option: -x' },
+    { args: ['--'], message: 'unknown option: --' },
+    { args: ['--', '--dry-run'], message: 'unknown option: --' },
+    { args: ['--dry-run=yes'], message: '--dry-run takes no value' },
+    { args: ['--version', '--json'], message: '--version combines with no other option' },
+    { args: ['-v', 'now'], message: 'unexpected argument: now' },
     { args: ['pass'], message: 'unexpected argument: pass' },
     { args: ['--pool'], message: '--pool needs a value' },
     { args: ['--pool='], message: '--pool needs a value' },
     { args: ['--pool', 'a', '--pool', 'b'], message: '--pool is given twice' },
+    { args: ['--pool=a', '--pool', 'a'], message: '--pool is given twice' },
+    { args: ['--dry-run', '--pool'], message: '--pool needs a value' },
+    { args: ['--pool', '--dry-run'], message: 'is not a pool name' },
     { args: ['--pool', 'a/b'], message: 'is not a pool name' },
     { args: ['--pool', '-x'], message: 'is not a pool name' },
     { args: ['--quiesce', '-1'], message: 'from 0 to 3600' },

@@ -1,3 +1,5 @@
+import { parseArgs as tokenize, type ParseArgsConfig } from 'node:util';
+
 import { isNodeId, isPoolId, NODE_ID_RULE, POOL_ID_RULE } from '#app/ipam';
 
 export const USAGE = `Usage: kontena-ipam-cleanup [options]
@@ -26,6 +28,7 @@ Options:
                          pools); changes nothing, needs no Docker; combines only with --json
   --json                 print the report as one JSON object instead of text lines
   -h, --help             show this help and exit
+  -v, --version          print the version and exit
 
 Environment: NODE_ID, ETCD_ENDPOINT, ETCD_PREFIX, ETCD_WAIT_TIMEOUT, the ETCD_* TLS and auth
 variables, LOG_LEVEL and KONTENA_IPAM_SOCKET as for kontena-ipam; DOCKER_HOST, the local
@@ -61,11 +64,36 @@ export type CliAction =
   /** --check: the read-only consistency check */
   | { kind: 'check'; json: boolean }
   | { kind: 'help' }
+  | { kind: 'version' }
   | { kind: 'usage-error'; message: string };
 
-type ValueOption = '--pool' | '--quiesce' | '--driver' | '--forget-node';
-const VALUE_OPTIONS: readonly ValueOption[] = ['--pool', '--quiesce', '--driver', '--forget-node'];
-const FLAGS = ['--dry-run', '--yes', '--json', '--check'] as const;
+const OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  pool: { type: 'string' },
+  quiesce: { type: 'string' },
+  driver: { type: 'string' },
+  'forget-node': { type: 'string' },
+  yes: { type: 'boolean' },
+  check: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+type OptionName = keyof typeof OPTIONS;
+type ValueOption = {
+  [K in OptionName]: (typeof OPTIONS)[K]['type'] extends 'string' ? K : never;
+}[OptionName];
+type Flag = Exclude<OptionName, ValueOption>;
+
+const isOptionName = (name: string): name is OptionName => Object.hasOwn(OPTIONS, name);
+const isValueOption = (name: OptionName): name is ValueOption => OPTIONS[name].type === 'string';
+
+/** The command line read into its options, each in the order first given. */
+interface Line {
+  values: Map<ValueOption, string>;
+  flags: Set<Flag>;
+}
 
 const usageError = (message: string): CliAction => ({ kind: 'usage-error', message });
 
@@ -78,98 +106,180 @@ export function parseArgs(args: readonly string[]): CliAction {
   if (args.includes('-h') || args.includes('--help')) {
     return { kind: 'help' };
   }
-  const values = new Map<ValueOption, string>();
-  const flags = new Set<string>();
+  const line = readLine(args);
+  if (typeof line === 'string') {
+    return usageError(line);
+  }
+  const { values, flags } = line;
+  if (flags.has('help')) {
+    return { kind: 'help' }; // inside a bundle of short options (`-vh`)
+  }
+  if (flags.has('version')) {
+    return values.size + flags.size === 1
+      ? { kind: 'version' }
+      : usageError('--version combines with no other option');
+  }
+  if (flags.has('check')) {
+    return checkAction(line);
+  }
+  const options = readOptions(line);
+  if (typeof options === 'string') {
+    return usageError(options);
+  }
+  const forget = values.get('forget-node');
+  if (forget === undefined) {
+    return options.yes ? usageError('--yes only confirms --forget-node') : { kind: 'run', options };
+  }
+  const refused = refuseForgetNode(forget, line);
+  return refused === undefined
+    ? { kind: 'run', options: { ...options, forgetNode: forget } }
+    : usageError(refused);
+}
+
+/** The options and flags of the line, or why it is not a command line of ours. */
+function readLine(args: readonly string[]): Line | string {
+  let tokens;
+  try {
+    ({ tokens } = tokenize({
+      args: valuesInline(args),
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    }));
+  } catch (e) {
+    return refusal(args) ?? (e instanceof Error ? e.message : String(e));
+  }
+  const line: Line = { values: new Map(), flags: new Set() };
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      return 'unknown option: --';
+    }
+    if (token.kind !== 'option' || !isOptionName(token.name)) {
+      continue; // refused by the strict parse already
+    }
+    if (!isValueOption(token.name)) {
+      line.flags.add(token.name);
+    } else if (!token.value) {
+      return `--${token.name} needs a value`;
+    } else if (line.values.has(token.name)) {
+      return `--${token.name} is given twice`;
+    } else {
+      line.values.set(token.name, token.value);
+    }
+  }
+  return line;
+}
+
+/**
+ * `--opt VALUE` as `--opt=VALUE`: the token after an option that takes a value is that value,
+ * whatever it looks like, so `--quiesce -1` is a number out of range rather than the
+ * ambiguity parseArgs reports for a value that starts with a dash.
+ */
+function valuesInline(args: readonly string[]): string[] {
+  const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const option = VALUE_OPTIONS.find((o) => o === name);
-    if (option !== undefined) {
-      const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-      if (value === undefined || value === '') {
-        return usageError(`${option} needs a value`);
-      }
-      if (values.has(option)) {
-        return usageError(`${option} is given twice`);
-      }
-      values.set(option, value);
-      continue;
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    const next = args[i + 1];
+    if (isOptionName(name) && isValueOption(name) && next !== undefined) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
     }
-    if ((FLAGS as readonly string[]).includes(arg)) {
-      flags.add(arg);
-      continue;
+  }
+  return out;
+}
+
+/**
+ * Why the strict parse refused the line, in our words: a lenient parse of the same line names
+ * the token it refused. Undefined when the lenient parse finds nothing wrong either.
+ */
+function refusal(args: readonly string[]): string | undefined {
+  const { tokens } = tokenize({
+    args: valuesInline(args),
+    options: OPTIONS,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      return 'unknown option: --';
     }
+    if (token.kind === 'positional') {
+      return `unexpected argument: ${token.value}`;
+    }
+    if (!isOptionName(token.name)) {
+      return `unknown option: ${token.rawName}`;
+    }
+    if (isValueOption(token.name) && token.value === undefined) {
+      return `--${token.name} needs a value`;
+    }
+    if (!isValueOption(token.name) && token.value !== undefined) {
+      return `${token.rawName} takes no value`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `--check` is read-only over the whole store: a scope, a quiesce, a driver or a dry run would
+ * suggest otherwise, and --forget-node changes things.
+ */
+function checkAction({ values, flags }: Line): CliAction {
+  const others = [...values.keys(), ...[...flags].filter((f) => f !== 'check' && f !== 'json')];
+  if (others.length > 0) {
     return usageError(
-      arg.startsWith('-') ? `unknown option: ${arg}` : `unexpected argument: ${arg}`,
+      `--check reads the whole store and changes nothing: it combines only with --json, not with ${others.map((o) => `--${o}`).join(', ')}`,
     );
   }
+  return { kind: 'check', json: flags.has('json') };
+}
 
-  if (flags.has('--check')) {
-    // Read-only over the whole store: a scope, a quiesce, a driver or a dry run would suggest
-    // otherwise, and --forget-node changes things.
-    const others = [
-      ...values.keys(),
-      ...[...flags].filter((f) => f !== '--check' && f !== '--json'),
-    ];
-    if (others.length > 0) {
-      return usageError(
-        `--check reads the whole store and changes nothing: it combines only with --json, not with ${others.join(', ')}`,
-      );
-    }
-    return { kind: 'check', json: flags.has('--json') };
-  }
-
+/** The options of a pass (or of --forget-node), each value in its range, or what is wrong. */
+function readOptions({ values, flags }: Line): CleanupOptions | string {
   const options: CleanupOptions = {
-    dryRun: flags.has('--dry-run'),
+    dryRun: flags.has('dry-run'),
     quiesceSeconds: DEFAULT_QUIESCE_SECONDS,
-    yes: flags.has('--yes'),
-    json: flags.has('--json'),
+    yes: flags.has('yes'),
+    json: flags.has('json'),
   };
-  const pool = values.get('--pool');
+  const pool = values.get('pool');
   if (pool !== undefined) {
     if (!isPoolId(pool)) {
-      return usageError(`--pool ${JSON.stringify(pool)} is not a pool name: ${POOL_ID_RULE}`);
+      return `--pool ${JSON.stringify(pool)} is not a pool name: ${POOL_ID_RULE}`;
     }
     options.pool = pool;
   }
-  const quiesce = values.get('--quiesce');
+  const quiesce = values.get('quiesce');
   if (quiesce !== undefined) {
     const seconds = /^\d+(\.\d+)?$/.test(quiesce) ? Number(quiesce) : Number.NaN;
     if (!(seconds >= 0 && seconds <= MAX_QUIESCE_SECONDS)) {
-      return usageError(
-        `--quiesce ${JSON.stringify(quiesce)} must be a number of seconds from 0 to ${MAX_QUIESCE_SECONDS}`,
-      );
+      return `--quiesce ${JSON.stringify(quiesce)} must be a number of seconds from 0 to ${MAX_QUIESCE_SECONDS}`;
     }
     options.quiesceSeconds = seconds;
   }
-  const driver = values.get('--driver');
+  const driver = values.get('driver');
   if (driver !== undefined) {
     if (!DRIVER_PATTERN.test(driver)) {
-      return usageError(`--driver ${JSON.stringify(driver)} is not a Docker plugin name`);
+      return `--driver ${JSON.stringify(driver)} is not a Docker plugin name`;
     }
     options.driver = driver;
   }
-  const forget = values.get('--forget-node');
-  if (forget === undefined) {
-    if (options.yes) {
-      return usageError('--yes only confirms --forget-node');
-    }
-    return { kind: 'run', options };
+  return options;
+}
+
+/** Why `--forget-node NODE_ID` cannot run as given, or undefined when it can. */
+function refuseForgetNode(node: string, { values, flags }: Line): string | undefined {
+  if (!isNodeId(node)) {
+    return `--forget-node ${JSON.stringify(node)} is not a NODE_ID: ${NODE_ID_RULE}`;
   }
-  if (!isNodeId(forget)) {
-    return usageError(`--forget-node ${JSON.stringify(forget)} is not a NODE_ID: ${NODE_ID_RULE}`);
+  if (values.has('quiesce') || values.has('driver')) {
+    return '--quiesce and --driver do not apply to --forget-node (it does not ask Docker)';
   }
-  if (quiesce !== undefined || driver !== undefined) {
-    return usageError(
-      '--quiesce and --driver do not apply to --forget-node (it does not ask Docker)',
-    );
+  if (!flags.has('yes') && !flags.has('dry-run')) {
+    return `--forget-node ${node} deletes that node's addresses and memberships for good: add --yes, or --dry-run to see what it would delete`;
   }
-  if (!options.yes && !options.dryRun) {
-    return usageError(
-      `--forget-node ${forget} deletes that node's addresses and memberships for good: add --yes, or --dry-run to see what it would delete`,
-    );
-  }
-  options.forgetNode = forget;
-  return { kind: 'run', options };
+  return undefined;
 }

@@ -1,13 +1,19 @@
+import { readVersion } from '../../ipam/src/cli.js';
 import { parseArgs, USAGE } from './cli.js';
 
 /**
  * Entry point of bin/kontena-ipam-cleanup. Nest, etcd3 and dockerode are loaded only when a run
- * is going to happen, so `--help` and usage errors answer at once.
+ * is going to happen, so `--help`, `--version` and usage errors answer at once.
  */
 async function main(): Promise<number> {
   const action = parseArgs(process.argv.slice(2));
   if (action.kind === 'help') {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (action.kind === 'version') {
+    // Read as `kontena-ipam --version` reads it: one package, one version.
+    process.stdout.write(`${readVersion()}\n`);
     return 0;
   }
   if (action.kind === 'usage-error') {
@@ -16,12 +22,8 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  if (action.kind === 'check') {
-    const { runCheck } = await import('./bootstrap.js');
-    return runCheck(action.json);
-  }
-  const { runCleanup } = await import('./bootstrap.js');
-  return runCleanup(action.options);
+  const { runCleanupApp } = await import('./bootstrap.js');
+  return runCleanupApp(action);
 }
 
 main().then(
