@@ -9,11 +9,12 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -28,12 +29,33 @@ import {
   type DockerHost,
 } from '../support/dockerd.js';
 import {
+  mountPoints,
   mountsUnder,
   pidAlive,
   pidsWithCmdlineContaining,
   runSync,
   waitFor,
 } from '../support/proc.js';
+
+/** Makes `path` and its missing parents; returns those it made, outermost first. */
+function makeDirs(path: string): string[] {
+  const missing: string[] = [];
+  for (let p = path; !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+  }
+  missing.forEach((d) => mkdirSync(d));
+  return missing;
+}
+
+const NETNS_DIR = '/run/netns';
+const isMountPoint = (path: string): boolean => mountPoints().includes(path);
+
+/** rmdir, unless it is gone already. */
+function removeDirIfThere(dir: string): void {
+  if (existsSync(dir)) {
+    rmdirSync(dir);
+  }
+}
 
 const dirsStartingWith = (prefix: string): string[] =>
   readdirSync(tmpdir()).filter((d) => d.startsWith(prefix));
@@ -197,6 +219,7 @@ describe('startDockerd', () => {
       join(dir, 'owner.json'),
       JSON.stringify({ kind: 'dockerd', name: 'stale', netns, cgroupParent, owner: deadOwner }),
     );
+    const netnsDir = { existed: existsSync(NETNS_DIR), mounted: isMountPoint(NETNS_DIR) };
     runSync('ip', ['netns', 'add', netns]);
     const cgroup = join('/sys/fs/cgroup/pids', cgroupParent);
     mkdirSync(cgroup);
@@ -222,6 +245,63 @@ describe('startDockerd', () => {
     expect(existsSync(cgroup)).toBe(false);
     expect([shPid, ...pids].filter(pidAlive)).toEqual([]);
     expect(sweepStaleDockerFixtures()).toEqual([]);
+    // A global directory stays: it existed before this run, whoever made it.
+    expect(existsSync(NETNS_DIR)).toBe(true);
+    // Here this test made it (`ip netns add` bind-mounts it on itself the first time).
+    if (!netnsDir.mounted && isMountPoint(NETNS_DIR)) {
+      runSync('umount', [NETNS_DIR]);
+    }
+    if (!netnsDir.existed) {
+      rmdirSync(NETNS_DIR);
+    }
+  });
+
+  it('keeps a global directory that existed before its start, also when it sweeps a killed run', async () => {
+    // What `npm run dev` leaves behind: /run/docker/plugins, made by the plugin for its socket.
+    const made = makeDirs('/run/docker/plugins');
+    try {
+      // A killed test process's engine: startDockerd sweeps it first.
+      const stale = mkdtempSync(join(tmpdir(), 'dk-stale-'));
+      const id = randomBytes(4).toString('hex');
+      const deadOwner = { pid: spawnSync('true').pid ?? 1, start: 'gone' };
+      writeFileSync(
+        join(stale, 'owner.json'),
+        JSON.stringify({
+          kind: 'dockerd',
+          name: 'stale',
+          cgroupParent: `/ipamtest-stale-${id}`,
+          owner: deadOwner,
+        }),
+      );
+      const host = await startDockerd({ name: 'pre' });
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync('/run/docker/plugins')).toBe(true);
+      await host.stop();
+      expect(existsSync('/run/docker/plugins')).toBe(true);
+    } finally {
+      made.toReversed().forEach(removeDirIfThere);
+    }
+  });
+
+  it('removes only the empty directories of a global one it made, not what others put there', async (ctx) => {
+    const dir = ['/run/containerd', '/run/docker'].find((d) => !existsSync(d));
+    if (dir === undefined) {
+      ctx.skip('/run/containerd and /run/docker both exist: no global directory to make');
+      return;
+    }
+    const host = await startDockerd({ name: 'foreign' });
+    // Another program's file (a plugin's socket) in a global directory made during the tests.
+    const foreign = join(dir, 'foreign.sock');
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(foreign, '');
+      await host.stop();
+      expect(readdirSync(dir)).toEqual(['foreign.sock']);
+    } finally {
+      await host.stop();
+      rmSync(foreign, { force: true });
+      removeDirIfThere(dir);
+    }
   });
 
   it('leaves no global dockerd state behind', () => {

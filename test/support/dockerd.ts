@@ -4,7 +4,10 @@
 // Everything a DockerHost creates is removed by stop(), also after a failed start and (best
 // effort, synchronously) on process exit: containers, networks, plugins, dockerd and its
 // containerd/shims, mounts under its directory, the nsfs mounts of container namespaces,
-// bridges, its cgroups, its netns and its directory.
+// bridges, its cgroups, its netns and its directory. The global directories the engines use
+// (/run/docker, /run/containerd, /run/netns) are never removed when they existed before the
+// tests (`npm run dev` leaves /run/docker/plugins); of those the engines made, only the empty
+// directories go once the last engine of the process has stopped.
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -146,7 +149,24 @@ function isEmptyDir(path: string): boolean {
   }
 }
 
-/** Removes what the engines of this process created outside their dirs, once none is left. */
+/** Removes `root` and the directories below it that are empty, deepest first; never a file. */
+function removeEmptyDirsSync(root: string): void {
+  for (const dir of dirsPostOrder(root)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty (something of someone else's is inside), a mount point, or gone
+    }
+  }
+}
+
+/**
+ * Removes what the engines of this process created outside their dirs, once none is left. Only
+ * what did not exist at the snapshot, and of that only empty directories (and util-linux's
+ * utab): a directory that existed before the tests is never removed, and a file that another
+ * program put there meanwhile (a plugin's socket in /run/docker/plugins) stays, with the
+ * directories that hold it.
+ */
 function cleanupGlobalsSync(): void {
   const g = globalsBefore;
   if (!g || liveHosts.size > 0) {
@@ -157,17 +177,17 @@ function cleanupGlobalsSync(): void {
   if (!g.netnsDirMounted && mountPoints().includes(NETNS_DIR) && isEmptyDir(NETNS_DIR)) {
     runSync('umount', [NETNS_DIR]);
   }
-  if (!g.netnsDirExisted && isEmptyDir(NETNS_DIR) && !mountPoints().includes(NETNS_DIR)) {
-    rmSync(NETNS_DIR, { recursive: true, force: true });
+  if (!g.netnsDirExisted && !mountPoints().includes(NETNS_DIR)) {
+    removeEmptyDirsSync(NETNS_DIR);
   }
   if (!g.existed.get('/run/docker') && !anyProcessNamed((c) => c === 'dockerd')) {
     if (mountsUnder(['/run/docker']).length === 0) {
-      rmSync('/run/docker', { recursive: true, force: true });
+      removeEmptyDirsSync('/run/docker');
     }
   }
   if (!g.existed.get('/run/containerd') && !anyProcessNamed((c) => c.startsWith('containerd'))) {
     if (mountsUnder(['/run/containerd']).length === 0) {
-      rmSync('/run/containerd', { recursive: true, force: true });
+      removeEmptyDirsSync('/run/containerd');
     }
   }
   // util-linux's umount creates /run/mount (for its utab) on first use.
@@ -387,10 +407,11 @@ function forceCleanupSync(s: HostState, ours = true): string[] {
  * Removes engines left by test processes that died without stopping them (SIGKILL, OOM): their
  * processes, mounts, cgroups, netns and directories. Bridges of a host-namespace engine that
  * are still up are left alone (their owner is unknown); those of a netns engine go with it.
+ * Global directories (/run/docker, /run/containerd, /run/netns) stay: they existed before these
+ * tests, whoever made them (a dead engine, or `npm run dev`'s plugin for its socket).
  */
 export function sweepStaleDockerFixtures(): string[] {
   const swept: string[] = [];
-  const runMountExisted = existsSync('/run/mount');
   for (const { dir, info } of staleFixtureDirs(baseDir(), DIR_PREFIX)) {
     // Only names this module makes: never sweep a cgroup or netns named by someone else.
     const { cgroupParent, netns } = info;
@@ -414,16 +435,6 @@ export function sweepStaleDockerFixtures(): string[] {
     };
     forceCleanupSync(s, false);
     swept.push(dir);
-  }
-  if (swept.length > 0 && liveHosts.size === 0 && !globalsBefore) {
-    // What the crashed engines left outside their dirs, unless some engine still uses it.
-    globalsBefore = {
-      existed: new Map(GLOBAL_DIRS.map((d) => [d, false])),
-      netnsDirExisted: false,
-      netnsDirMounted: false,
-      runMountExisted,
-    };
-    cleanupGlobalsSync();
   }
   return swept;
 }
