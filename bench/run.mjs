@@ -259,7 +259,7 @@ const results = {
   client: {
     library: `etcd3 ${ETCD3_VERSION}`,
     options:
-      "as the plugin's EtcdStore: all endpoints, dialTimeout 5000 ms, faultHandling.global noop, 5 s deadline per call",
+      "as the plugin's EtcdConnection: all endpoints, dialTimeout 5000 ms, faultHandling.global noop, 5 s deadline per call",
   },
   sections: /** @type {Record<string, unknown>} */ ({}),
   figures,

@@ -10,7 +10,7 @@ import { freePorts, removeDir, spawnDaemon, tail, tempDir, waitFor } from './pro
 
 const ETCD_BIN = process.env.ETCD_BIN ?? 'etcd';
 
-/** The per-call timeout of the plugin's store (libs/store/src/etcd-store.ts CALL_TIMEOUT_MS). */
+/** The per-call timeout of the plugin's store (libs/store/src/etcd-connection.ts CALL_TIMEOUT_MS). */
 export const CALL_TIMEOUT_MS = 5_000;
 
 /**
@@ -123,7 +123,7 @@ export async function startEtcd() {
 }
 
 /**
- * An etcd3 client with the options the plugin's EtcdStore uses (libs/store/src/etcd-store.ts
+ * An etcd3 client with the options the plugin's EtcdConnection uses (libs/store/src/etcd-connection.ts
  * `clientOptions()`): every endpoint, a 5 s dial timeout, etcd3's global retry policy off, and a
  * 5 s deadline on every unary call.
  * @param {string[]} endpoints

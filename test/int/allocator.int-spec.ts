@@ -296,7 +296,7 @@ describe('allocators on a real etcd', () => {
       );
     });
 
-    it('should answer gateway requests per spec 1.3', async () => {
+    it('should answer gateway requests: the pool gateway without a write, a custom one reserved once', async () => {
       await a.pools.requestPool(shared('gw', { pool: '10.70.4.0/24' }));
       const gateway = { RequestAddressType: 'com.docker.network.gateway' };
       // The pool's own gateway, from a second node: 200, no write.
@@ -485,6 +485,6 @@ describe('allocators when etcd is unreachable', () => {
     expect((err as Error).constructor.name).toBe('StoreUnavailable');
     expect((err as Error).message).toMatch(/^etcd is unreachable at http:\/\/127\.0\.0\.1:1: /);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(node.store.status().ready).toBe(false);
+    expect(node.connection.status().ready).toBe(false);
   });
 });

@@ -1,20 +1,20 @@
 import type { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 
-import { EtcdStore, MAX_DELETE_BATCH, type NodeMember } from '#app/store';
+import { MAX_DELETE_BATCH, newNonce, type NodeMember } from '#app/store';
 
 import { uniquePrefix } from '../support/prefix.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
-/** The cleanup's section of EtcdStore: reads with revisions and mod-revision-guarded writes. */
-describe('EtcdStore cleanup methods on a real etcd', () => {
+/** CleanupStore: reads with revisions and mod-revision-guarded writes. */
+describe('CleanupStore on a real etcd', () => {
   let prefix: string;
   let a: IpamNode;
   let b: IpamNode;
   let raw: RawEtcd;
-  const deadline = (): number => a.store.deadline();
+  const deadline = (): number => a.cleanup.deadline();
 
   beforeEach(async () => {
     prefix = uniquePrefix('cleanup-store');
@@ -31,7 +31,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
   });
 
   const member = async (poolId: string, node: string): Promise<NodeMember> => {
-    const { members } = await a.store.listMembers(poolId, deadline());
+    const { members } = await a.cleanup.listMembers(poolId, deadline());
     const found = members.find((m) => m.node === node);
     if (!found) {
       throw new Error(`no membership of ${node} in ${poolId}`);
@@ -40,17 +40,17 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
   };
 
   it('currentRevision should answer the store revision, which every write raises', async () => {
-    const first = BigInt(await a.store.currentRevision(deadline()));
+    const first = BigInt(await a.cleanup.currentRevision(deadline()));
     expect(first).toBe(BigInt(await raw.revision()));
     await raw.client.put(`${prefix}/x`).value('{}');
-    expect(BigInt(await a.store.currentRevision(deadline()))).toBe(first + 1n);
+    expect(BigInt(await a.cleanup.currentRevision(deadline()))).toBe(first + 1n);
   });
 
   it('listPools should list every pool with its create revision, and nothing else', async () => {
-    expect((await a.store.listPools(deadline())).pools).toEqual([]);
+    expect((await a.cleanup.listPools(deadline())).pools).toEqual([]);
     const blue = await a.pools.requestPool({ options: { network: 'blue' }, v6: false });
     const local = await b.pools.requestPool({ options: {}, v6: false });
-    const { pools, revision } = await a.store.listPools(deadline());
+    const { pools, revision } = await a.cleanup.listPools(deadline());
     expect(new Map(pools.map((p) => [p.id, p.record.subnet]))).toEqual(
       new Map([
         ['blue', blue.pool],
@@ -72,7 +72,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       options: {},
     });
     await b.addresses.requestAddress({ poolId: 'p2', options: {} });
-    const { addresses, revision } = await a.store.listAddresses('p', deadline());
+    const { addresses, revision } = await a.cleanup.listAddresses('p', deadline());
     expect(mine.address).toBe('10.91.0.7/24');
     expect(addresses.map((x) => [x.ip, x.record.node, x.record.type])).toEqual([
       ['10.91.0.1', 'node-a', 'gateway'],
@@ -84,7 +84,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       modRevision: dump.kvs[0]!.mod_revision,
     });
     expect(BigInt(addresses[1]!.modRevision)).toBeLessThanOrEqual(BigInt(revision));
-    expect((await a.store.listAddresses('nope', deadline())).addresses).toEqual([]);
+    expect((await a.cleanup.listAddresses('nope', deadline())).addresses).toEqual([]);
   });
 
   it('listMembers should list every node of a pool with its references', async () => {
@@ -92,7 +92,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     await a.pools.requestPool({ options: { network: 'm' }, v6: false });
     await b.pools.requestPool({ options: { network: 'm' }, v6: false });
     await b.pools.requestPool({ options: { network: 'm2' }, v6: false });
-    const { members } = await a.store.listMembers('m', deadline());
+    const { members } = await a.cleanup.listMembers('m', deadline());
     expect(members.map((m) => [m.node, m.record.refs])).toEqual([
       ['node-a', 2],
       ['node-b', 1],
@@ -105,17 +105,17 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       await a.pools.requestPool({ options: { network: 'd' }, v6: false });
       await b.pools.requestPool({ options: { network: 'd' }, v6: false });
       const read = await member('d', 'node-a');
-      expect(await a.store.deleteMemberIfUnchanged('d', read, deadline())).toBe('deleted');
+      expect(await a.cleanup.deleteMemberIfUnchanged('d', read, deadline())).toBe('deleted');
       expect(await raw.keys('pool-nodes/')).toEqual(['pool-nodes/d/node-b']);
       // A retried delete finds it gone: the same outcome.
-      expect(await a.store.deleteMemberIfUnchanged('d', read, deadline())).toBe('deleted');
+      expect(await a.cleanup.deleteMemberIfUnchanged('d', read, deadline())).toBe('deleted');
     });
 
     it('should not delete a membership changed since it was read (a join meanwhile)', async () => {
       await a.pools.requestPool({ options: { network: 'j' }, v6: false });
       const read = await member('j', 'node-a');
       await a.pools.requestPool({ options: { network: 'j' }, v6: false });
-      expect(await a.store.deleteMemberIfUnchanged('j', read, deadline())).toBe('changed');
+      expect(await a.cleanup.deleteMemberIfUnchanged('j', read, deadline())).toBe('changed');
       expect((await raw.dump())['pool-nodes/j/node-a']).toMatchObject({ refs: 2 });
     });
 
@@ -125,7 +125,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       const read = await member('r', 'node-a');
       await a.pools.releasePool('r');
       await a.pools.requestPool({ options: { network: 'r' }, v6: false });
-      expect(await a.store.deleteMemberIfUnchanged('r', read, deadline())).toBe('changed');
+      expect(await a.cleanup.deleteMemberIfUnchanged('r', read, deadline())).toBe('changed');
       expect(await raw.keys('pool-nodes/r/')).toEqual([
         'pool-nodes/r/node-a',
         'pool-nodes/r/node-b',
@@ -140,11 +140,11 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       }
       const read = await member('s', 'node-a');
       expect(read.record.refs).toBe(3);
-      const nonce = EtcdStore.nonce();
-      expect(await a.store.setMemberRefs('s', read, 1, nonce, deadline())).toBe('set');
+      const nonce = newNonce();
+      expect(await a.cleanup.setMemberRefs('s', read, 1, nonce, deadline())).toBe('set');
       expect((await raw.dump())['pool-nodes/s/node-a']).toMatchObject({ refs: 1, req: nonce });
       // The same write again (a retry after a lost reply) recognises itself by its nonce.
-      expect(await a.store.setMemberRefs('s', read, 1, nonce, deadline())).toBe('set');
+      expect(await a.cleanup.setMemberRefs('s', read, 1, nonce, deadline())).toBe('set');
       // A plugin release afterwards sees one reference: the last one leaves the pool.
       await a.pools.releasePool('s');
       expect(await raw.dump()).toEqual({});
@@ -154,9 +154,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       await a.pools.requestPool({ options: { network: 'c' }, v6: false });
       const read = await member('c', 'node-a');
       await a.pools.requestPool({ options: { network: 'c' }, v6: false });
-      expect(await a.store.setMemberRefs('c', read, 5, EtcdStore.nonce(), deadline())).toBe(
-        'changed',
-      );
+      expect(await a.cleanup.setMemberRefs('c', read, 5, newNonce(), deadline())).toBe('changed');
       expect((await raw.dump())['pool-nodes/c/node-a']).toMatchObject({ refs: 2 });
     });
 
@@ -165,9 +163,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       await b.pools.requestPool({ options: { network: 'g' }, v6: false });
       const read = await member('g', 'node-a');
       await a.pools.releasePool('g');
-      expect(await a.store.setMemberRefs('g', read, 2, EtcdStore.nonce(), deadline())).toBe(
-        'changed',
-      );
+      expect(await a.cleanup.setMemberRefs('g', read, 2, newNonce(), deadline())).toBe('changed');
       expect(await raw.keys('pool-nodes/')).toEqual(['pool-nodes/g/node-b']);
     });
   });
@@ -177,7 +173,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     for (const ip of ['10.92.0.5', '10.92.0.6', '10.92.0.7', '10.92.0.8']) {
       await a.addresses.requestAddress({ poolId: 't', address: ip, options: {} });
     }
-    const read = (await a.store.listAddresses('t', deadline())).addresses;
+    const read = (await a.cleanup.listAddresses('t', deadline())).addresses;
     const at = (ip: string) => read.find((x) => x.ip === ip)!;
     // .6 released and taken again by another node; .7 released (gone).
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.6' });
@@ -185,7 +181,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.7' });
     // One transaction: each address is deleted or kept on its own.
     expect(
-      await a.store.deleteAddressesIfUnchanged(
+      await a.cleanup.deleteAddressesIfUnchanged(
         't',
         ['10.92.0.5', '10.92.0.6', '10.92.0.7', '10.92.0.8'].map(at),
         deadline(),
@@ -196,7 +192,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       'addresses/t/10.92.0.6',
     ]);
     expect((await raw.dump())['addresses/t/10.92.0.6']).toMatchObject({ node: 'node-b' });
-    expect(await a.store.deleteAddressesIfUnchanged('t', [], deadline())).toEqual([]);
+    expect(await a.cleanup.deleteAddressesIfUnchanged('t', [], deadline())).toEqual([]);
   });
 
   it('deleteAddressesIfUnchanged should take a full batch and refuse a larger one unchanged', async () => {
@@ -206,15 +202,15 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
         a.addresses.requestAddress({ poolId: 'u', options: {} }),
       ),
     );
-    const read = (await a.store.listAddresses('u', deadline())).addresses.filter(
+    const read = (await a.cleanup.listAddresses('u', deadline())).addresses.filter(
       (x) => x.record.type !== 'gateway',
     );
     expect(read).toHaveLength(MAX_DELETE_BATCH + 1);
-    await expect(a.store.deleteAddressesIfUnchanged('u', read, deadline())).rejects.toThrow(
+    await expect(a.cleanup.deleteAddressesIfUnchanged('u', read, deadline())).rejects.toThrow(
       /at most/,
     );
     expect(await raw.keys('addresses/u/')).toHaveLength(MAX_DELETE_BATCH + 2);
-    const results = await a.store.deleteAddressesIfUnchanged(
+    const results = await a.cleanup.deleteAddressesIfUnchanged(
       'u',
       read.slice(0, MAX_DELETE_BATCH),
       deadline(),
@@ -223,15 +219,15 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     expect(await raw.keys('addresses/u/')).toHaveLength(2);
   });
 
-  it('deletePoolIfUnused (T4) should delete a pool without members with its subnet and addresses', async () => {
+  it('deletePoolIfUnused should delete a pool without members with its subnet and addresses', async () => {
     await a.pools.requestPool({ options: { network: 'u' }, pool: '10.93.0.0/24', v6: false });
     await b.pools.requestPool({ options: { network: 'u' }, v6: false });
     await b.addresses.requestAddress({ poolId: 'u', options: {} });
     const pool = (await a.store.getPool('u', deadline()))!;
-    expect(await a.store.deletePoolIfUnused(pool, '10.93.0.0', deadline())).toBe(false);
+    expect(await a.cleanup.deletePoolIfUnused(pool, '10.93.0.0', deadline())).toBe(false);
     // An interrupted deletion: every membership is gone, the pool is still there.
     await raw.client.delete().prefix(`${prefix}/pool-nodes/`);
-    expect(await a.store.deletePoolIfUnused(pool, '10.93.0.0', deadline())).toBe(true);
+    expect(await a.cleanup.deletePoolIfUnused(pool, '10.93.0.0', deadline())).toBe(true);
     expect(await raw.dump()).toEqual({});
   });
 
@@ -244,7 +240,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     const revision = await raw.revision();
     // A write between two pages must not show: every page reads at the first page's revision.
     // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- the store's own client
-    const kv = (a.store as unknown as { client: Etcd3 }).client.kv;
+    const kv = (a.connection as unknown as { client: Etcd3 }).client.kv;
     const range = kv.range.bind(kv);
     let pages = 0;
     const spy = vi.spyOn(kv, 'range').mockImplementation(async (...args) => {
@@ -255,7 +251,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
       return res;
     });
     try {
-      const snap = await a.store.snapshot(deadline(), 2);
+      const snap = await a.cleanup.snapshot(deadline(), 2);
       expect(pages).toBeGreaterThan(3);
       expect(snap.revision).toBe(revision);
       expect(
@@ -264,7 +260,7 @@ describe('EtcdStore cleanup methods on a real etcd', () => {
     } finally {
       spy.mockRestore();
     }
-    expect((await a.store.snapshot(deadline())).entries.map((e) => e.key)).toContain(
+    expect((await a.cleanup.snapshot(deadline())).entries.map((e) => e.key)).toContain(
       'addresses/v/10.94.0.99',
     );
   });

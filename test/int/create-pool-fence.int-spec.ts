@@ -6,12 +6,12 @@ import { RawEtcd, startNode, type IpamNode } from './harness.js';
 const endpoints = inject('etcdEndpoints');
 
 /**
- * createPool's compare (T1): "no subnet key that could overlap was written after the read". It
+ * createPool's compare: "no subnet key that could overlap was written after the read". It
  * names only the keys that could hold an overlapping subnet (KeyLayout.subnetOverlapFence), so
  * a write elsewhere in `subnets/` no longer fails it; an overlapping one still must, whatever
  * the lengths.
  */
-describe('EtcdStore.createPool subnet fence on a real etcd', () => {
+describe('AllocationStore.createPool subnet fence on a real etcd', () => {
   let prefix: string;
   let node: IpamNode;
   let raw: RawEtcd;

@@ -8,7 +8,7 @@ import {
   PoolAllocator,
   type HostRoutes,
 } from '#app/allocator';
-import { EtcdStore } from '#app/store';
+import { AllocationStore, CleanupStore, EtcdConnection } from '#app/store';
 
 import {
   dockerAddresses,
@@ -25,7 +25,9 @@ export interface IpamNode {
   nodeId: string;
   pools: DockerPools;
   addresses: DockerAddresses;
-  store: EtcdStore;
+  store: AllocationStore;
+  cleanup: CleanupStore;
+  connection: EtcdConnection;
   close(): Promise<void>;
 }
 
@@ -63,7 +65,9 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
     nodeId: opts.nodeId,
     pools: dockerPools(moduleRef.get(PoolAllocator)),
     addresses: dockerAddresses(moduleRef.get(AddressAllocator)),
-    store: moduleRef.get(EtcdStore),
+    store: moduleRef.get(AllocationStore),
+    cleanup: moduleRef.get(CleanupStore),
+    connection: moduleRef.get(EtcdConnection),
     close: () => moduleRef.close(),
   };
 }

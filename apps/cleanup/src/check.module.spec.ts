@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 
-import { EtcdStore } from '#app/store';
+import { CleanupStore } from '#app/store';
 
 import { CheckModule } from './check.module.js';
 import { CheckService } from './check.service.js';
@@ -15,7 +15,7 @@ describe('CheckModule', () => {
     }).compile();
     try {
       expect(moduleRef.get(CheckService)).toBeInstanceOf(CheckService);
-      expect(moduleRef.get(EtcdStore)).toBeInstanceOf(EtcdStore);
+      expect(moduleRef.get(CleanupStore)).toBeInstanceOf(CleanupStore);
     } finally {
       await moduleRef.close();
     }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { EtcdStore, StoreUnavailable } from '#app/store';
+import { CleanupStore, StoreUnavailable } from '#app/store';
 
 import { checkStore, emptyCheckReport, type CheckReport } from './check.js';
 
@@ -12,7 +12,7 @@ import { checkStore, emptyCheckReport, type CheckReport } from './check.js';
 export class CheckService {
   private readonly log = new Logger('Check');
 
-  constructor(private readonly store: EtcdStore) {}
+  constructor(private readonly store: CleanupStore) {}
 
   /** Never throws: a store that cannot be read is reported (`ok: false`, `error`). */
   async run(): Promise<CheckReport> {

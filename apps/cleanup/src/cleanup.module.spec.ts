@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 
-import { EtcdStore } from '#app/store';
+import { CleanupStore } from '#app/store';
 
 import { CleanupModule } from './cleanup.module.js';
 import { CleanupService } from './cleanup.service.js';
@@ -26,7 +26,7 @@ describe('CleanupModule', () => {
     }).compile();
     try {
       expect(moduleRef.get(CleanupService)).toBeInstanceOf(CleanupService);
-      expect(moduleRef.get(EtcdStore)).toBeInstanceOf(EtcdStore);
+      expect(moduleRef.get(CleanupStore)).toBeInstanceOf(CleanupStore);
       const docker = moduleRef.get<DockerNetworks>(DOCKER_NETWORKS);
       expect(docker).toBeInstanceOf(DockerodeNetworks);
       expect(docker.where).toBe('tcp://127.0.0.1:2375');

@@ -4,7 +4,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { Prefix } from '#app/net';
 import {
-  EtcdStore,
+  CleanupStore,
+  newNonce,
   MAX_DELETE_BATCH,
   StoreUnavailable,
   type NodeMember,
@@ -60,7 +61,7 @@ interface Run {
 
 /**
  * One cleanup pass (README, "Cleanup"), or --forget-node. The decisions are the pure functions
- * of plan.ts; every change is one EtcdStore transaction that compares the mod revision read, so
+ * of plan.ts; every change is one CleanupStore transaction that compares the mod revision read, so
  * a key written since (a container that is starting, a join, a release) is never touched.
  */
 @Injectable()
@@ -68,7 +69,7 @@ export class CleanupService {
   private readonly log = new Logger('Cleanup');
 
   constructor(
-    private readonly store: EtcdStore,
+    private readonly store: CleanupStore,
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
     @Inject(DOCKER_NETWORKS) private readonly docker: DockerNetworks,
   ) {}
@@ -205,7 +206,7 @@ export class CleanupService {
             pool.id,
             plan.member,
             plan.to,
-            EtcdStore.nonce(),
+            newNonce(),
             this.store.deadline(),
           )) === 'set';
         if (set) {

@@ -12,7 +12,8 @@ import {
 } from '#app/ipam';
 import { Addr, Prefix, parseIPv4Number } from '#app/net';
 import {
-  EtcdStore,
+  AllocationStore,
+  newNonce,
   type AddressFeed,
   type AddressRecord,
   type Deadline,
@@ -113,7 +114,7 @@ export class AddressAllocator implements OnModuleDestroy {
   private readonly pools = new Map<string, Promise<PoolState>>();
 
   constructor(
-    private readonly store: EtcdStore,
+    private readonly store: AllocationStore,
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
   ) {}
 
@@ -129,7 +130,7 @@ export class AddressAllocator implements OnModuleDestroy {
     const wanted = req.address;
     const isGateway = req.gateway;
     const deadline = this.store.deadline();
-    const nonce = EtcdStore.nonce();
+    const nonce = newNonce();
     const record: AddressRecord = {
       address: '',
       node: this.config.nodeId,

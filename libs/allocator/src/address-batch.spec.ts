@@ -5,7 +5,7 @@ import {
   StoreUnavailable,
   type AddressFeed,
   type AddressRecord,
-  type EtcdStore,
+  type AllocationStore,
   type ReserveResult,
   type StoredPool,
 } from '#app/store';
@@ -101,7 +101,7 @@ function fakeStore(etcd: Etcd, opts: { poolGone?: boolean; fail?: Error } = {}) 
         : Promise.resolve(wanted.map((w) => decide(w.ip, w.nonce)));
     },
   };
-  return { store: store as unknown as EtcdStore, calls };
+  return { store: store as unknown as AllocationStore, calls };
 }
 
 function setup(etcd: Etcd = new Map(), opts: Parameters<typeof fakeStore>[1] = {}) {

@@ -5,7 +5,7 @@ import {
   type AddressFeed,
   type AddressRecord,
   type Deadline,
-  type EtcdStore,
+  type AllocationStore,
   type ReserveResult,
   type StoredPool,
 } from '#app/store';
@@ -38,8 +38,8 @@ interface Waiting {
  * queued and flushed on the next turn of the event loop (setImmediate: no timer, so a lone
  * request waits for nothing), up to MAX_RESERVE_BATCH per transaction. Each request gets its own
  * candidate from the local free set and its own nested transaction
- * (`EtcdStore.reserveAddresses`), so an address taken meanwhile by another node fails only that
- * request, which goes round again with the next candidate. A batch of one is plain
+ * (`AllocationStore.reserveAddresses`), so an address taken meanwhile by another node fails only
+ * that request, which goes round again with the next candidate. A batch of one is plain
  * `reserveAddress`. Correctness still rests on each address's compares alone.
  */
 export class AddressBatch {
@@ -49,7 +49,7 @@ export class AddressBatch {
   constructor(
     private readonly poolId: string,
     private readonly state: BatchPool,
-    private readonly store: EtcdStore,
+    private readonly store: AllocationStore,
     private readonly onReserved: (addr: Addr, record: AddressRecord) => void,
   ) {}
 

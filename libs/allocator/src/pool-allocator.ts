@@ -13,7 +13,8 @@ import {
 } from '#app/ipam';
 import { Prefix, firstFreeSubnetIn, sortedIntervals, type SortedIntervals } from '#app/net';
 import {
-  EtcdStore,
+  AllocationStore,
+  newNonce,
   StoreUnavailable,
   type Deadline,
   type PoolRecord,
@@ -44,9 +45,9 @@ type Round =
 
 /**
  * Pool policy (README, "Pools"): shared pools by `network` name, static or dynamic subnets, and
- * per-node reference-counted membership. All correctness comes from EtcdStore's transactions;
- * this class chooses what to ask for and retries when a compare fails because of a concurrent
- * write, until the request's deadline.
+ * per-node reference-counted membership. All correctness comes from AllocationStore's
+ * transactions; this class chooses what to ask for and retries when a compare fails because of
+ * a concurrent write, until the request's deadline.
  */
 @Injectable()
 export class PoolAllocator implements OnModuleDestroy {
@@ -57,7 +58,7 @@ export class PoolAllocator implements OnModuleDestroy {
   private lastCreate?: string;
 
   constructor(
-    private readonly store: EtcdStore,
+    private readonly store: AllocationStore,
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
     @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
   ) {
@@ -80,7 +81,7 @@ export class PoolAllocator implements OnModuleDestroy {
     const call: PoolCall = {
       id: wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`,
       wanted,
-      nonce: EtcdStore.nonce(),
+      nonce: newNonce(),
       deadline: this.store.deadline(),
     };
     let fresh = false;
@@ -190,7 +191,7 @@ export class PoolAllocator implements OnModuleDestroy {
 
   async releasePool(poolId: string): Promise<void> {
     const deadline = this.store.deadline();
-    const nonce = EtcdStore.nonce();
+    const nonce = newNonce();
     const node = this.config.nodeId;
     for (;;) {
       checkDeadline(deadline, `pool ${poolId}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Prefix } from '#app/net';
-import type { EtcdStore, StoredSubnet, SubnetFeed, SubnetFeedHandler } from '#app/store';
+import type { AllocationStore, StoredSubnet, SubnetFeed, SubnetFeedHandler } from '#app/store';
 
 import { SubnetCache, toSubnetView } from './subnet-cache.js';
 
@@ -28,7 +28,7 @@ function fakeStore(initial: StoredSubnet[]) {
       handler.reset(initial);
       return feed as unknown as SubnetFeed;
     },
-  } as unknown as EtcdStore;
+  } as unknown as AllocationStore;
   return { store, state };
 }
 

@@ -5,7 +5,7 @@ import {
   withoutInterval,
   type SortedIntervals,
 } from '#app/net';
-import type { EtcdStore, StoredSubnet, SubnetFeed } from '#app/store';
+import type { AllocationStore, StoredSubnet, SubnetFeed } from '#app/store';
 
 /** How long a request waits for the watch to deliver a change before reading afresh. */
 const CATCH_UP_MS = 50;
@@ -66,7 +66,7 @@ export class SubnetCache {
   /** The list of reserved subnets, built on the first view after a change. */
   private reserved?: readonly ReservedSubnet[];
 
-  constructor(private readonly store: EtcdStore) {}
+  constructor(private readonly store: AllocationStore) {}
 
   /**
    * The view, once it holds every subnet change up to `atLeast` (our own last create, or the

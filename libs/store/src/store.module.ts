@@ -1,5 +1,14 @@
 import { Module } from '@nestjs/common';
-import { EtcdStore } from './etcd-store.js';
+import { AllocationStore } from './allocation-store.js';
+import { CleanupStore } from './cleanup-store.js';
+import { EtcdConnection } from './etcd-connection.js';
 
-@Module({ providers: [EtcdStore], exports: [EtcdStore] })
+/**
+ * The store's providers: the connection (status, deadlines), the allocation transactions and
+ * the cleanup's reads and guarded writes. Each caller injects what it uses.
+ */
+@Module({
+  providers: [EtcdConnection, AllocationStore, CleanupStore],
+  exports: [EtcdConnection, AllocationStore, CleanupStore],
+})
 export class StoreModule {}

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { IKeyValue, Watcher } from 'etcd3';
+import { KeyLayout } from './keys.js';
+import { PrefixWatch } from './prefix-watch.js';
 import type { StoredSubnet } from './records.js';
 import { SubnetFeed } from './subnet-feed.js';
 
 class FakeWatcher extends EventEmitter {
-  cancelled = false;
   cancel(): Promise<void> {
-    this.cancelled = true;
     return Promise.resolve();
   }
 }
@@ -16,17 +16,19 @@ const PREFIX = '/p/subnets/';
 
 /** A watched subnet key/value as etcd3 hands it over. */
 const kv = (network: string, modRevision: string, address?: string): IKeyValue =>
+  // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- the fields the feed reads
   ({
     key: Buffer.from(`${PREFIX}${network}`),
     value: Buffer.from(address ? JSON.stringify({ address, pool: `pool-${network}` }) : ''),
     mod_revision: modRevision,
   }) as unknown as IKeyValue;
 
+/** A feed over a fake etcd that lists `listing` (the life cycle: prefix-watch.spec.ts). */
 function feedOver(listing: { subnets: StoredSubnet[]; revision: string }) {
   const view = new Map<string, string>();
-  const watchers: { watcher: FakeWatcher; from: string }[] = [];
-  let lists = 0;
+  const watchers: FakeWatcher[] = [];
   const feed = new SubnetFeed(
+    new KeyLayout('/p'),
     {
       reset: (subnets) => {
         view.clear();
@@ -35,26 +37,22 @@ function feedOver(listing: { subnets: StoredSubnet[]; revision: string }) {
       put: (s) => view.set(s.network, s.record.address),
       deleted: (network) => view.delete(network),
     },
-    {
-      list: () => {
-        lists++;
-        return Promise.resolve({ subnets: [...listing.subnets], revision: listing.revision });
-      },
-      watch: (from) => {
-        const watcher = new FakeWatcher();
-        watchers.push({ watcher, from });
-        return watcher as unknown as Watcher;
-      },
-      decode: (k) => {
-        const network = k.key.toString().slice(PREFIX.length);
-        const value = k.value.toString();
-        return value ? { network, record: JSON.parse(value) as StoredSubnet['record'] } : undefined;
-      },
-      network: (k) => k.key.toString().slice(PREFIX.length),
-    },
-    () => undefined,
+    (events) =>
+      new PrefixWatch(
+        'the subnets',
+        {
+          list: () => Promise.resolve({ items: [...listing.subnets], revision: listing.revision }),
+          watch: () => {
+            const watcher = new FakeWatcher();
+            watchers.push(watcher);
+            // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- on() and cancel() only
+            return watcher as unknown as Watcher;
+          },
+        },
+        events,
+      ),
   );
-  return { feed, view, watchers, lists: () => lists };
+  return { feed, view, watchers };
 }
 
 const subnet = (network: string, length: number): StoredSubnet => ({
@@ -63,16 +61,10 @@ const subnet = (network: string, length: number): StoredSubnet => ({
 });
 
 describe('SubnetFeed', () => {
-  it('should list, watch from the next revision and be complete up to the list', async () => {
-    const { feed, view, watchers } = feedOver({
-      subnets: [subnet('10.80.0.0', 24)],
-      revision: '7',
-    });
-    expect(feed.stale).toBe(true);
+  it('should be complete up to the list after its first sync', async () => {
+    const { feed, view } = feedOver({ subnets: [subnet('10.80.0.0', 24)], revision: '7' });
     await feed.sync();
-    expect(feed.stale).toBe(false);
     expect([...view]).toEqual([['10.80.0.0', '10.80.0.0/24']]);
-    expect(watchers.map((w) => w.from)).toEqual(['8']);
     expect(feed.revision).toBe('7');
   });
 
@@ -82,35 +74,54 @@ describe('SubnetFeed', () => {
       revision: '7',
     });
     await feed.sync();
-    const w = watchers[0]!.watcher;
+    const w = watchers[0]!;
     w.emit('put', kv('10.80.1.0', '9', '10.80.1.0/24'));
     expect(feed.revision).toBe('9');
     w.emit('delete', kv('10.80.0.0', '12'));
     expect(feed.revision).toBe('12');
+    // A value that is not a subnet record changes nothing in the view, but is seen.
+    w.emit('put', kv('10.80.2.0', '13'));
+    expect(feed.revision).toBe('13');
     expect([...view]).toEqual([['10.80.1.0', '10.80.1.0/24']]);
   });
 
-  it('should turn stale when its watch stops, and ignore the dead watch after a re-list', async () => {
+  it('should take its revision from the re-list after its watch stopped', async () => {
     const listing = { subnets: [subnet('10.80.0.0', 24)], revision: '7' };
-    const { feed, view, watchers, lists } = feedOver(listing);
+    const { feed, view, watchers } = feedOver(listing);
     await feed.sync();
-    watchers[0]!.watcher.emit('error', new Error('required revision has been compacted'));
-    expect(feed.stale).toBe(true);
+    watchers[0]!.emit('put', kv('10.80.1.0', '9', '10.80.1.0/24'));
+    watchers[0]!.emit('error', new Error('required revision has been compacted'));
     listing.subnets = [subnet('10.80.2.0', 23)];
     listing.revision = '30';
     await feed.sync();
-    expect(lists()).toBe(2);
-    expect(watchers.map((w) => w.from)).toEqual(['8', '31']);
-    expect([...view]).toEqual([['10.80.2.0', '10.80.2.0/23']]);
-    watchers[0]!.watcher.emit('put', kv('10.80.9.0', '40', '10.80.9.0/24'));
-    expect(view.has('10.80.9.0')).toBe(false);
     expect(feed.revision).toBe('30');
+    expect([...view]).toEqual([['10.80.2.0', '10.80.2.0/23']]);
   });
 
-  it('should stop its watch on close', async () => {
-    const { feed, watchers } = feedOver({ subnets: [], revision: '1' });
-    await feed.sync();
-    await feed.close();
-    expect(watchers[0]!.watcher.cancelled).toBe(true);
+  describe('caughtUp', () => {
+    it.each([
+      { name: 'a revision the view holds already', wanted: '7', event: undefined, reached: true },
+      { name: 'a revision a later event reaches', wanted: '9', event: '9', reached: true },
+      { name: 'a revision an event passes', wanted: '8', event: '10', reached: true },
+      { name: 'a revision no event reaches in time', wanted: '9', event: '8', reached: false },
+    ])('should answer for $name: $reached', async ({ wanted, event, reached }) => {
+      const { feed, watchers } = feedOver({ subnets: [], revision: '7' });
+      await feed.sync();
+      const answer = feed.caughtUp(wanted, 30);
+      if (event) {
+        watchers[0]!.emit('put', kv('10.80.1.0', event, '10.80.1.0/24'));
+      }
+      expect(await answer).toBe(reached);
+    });
+
+    it('should answer false at once when the view goes stale meanwhile, and while it is', async () => {
+      const { feed, watchers } = feedOver({ subnets: [], revision: '7' });
+      expect(await feed.caughtUp('1', 10_000)).toBe(false);
+      await feed.sync();
+      const answer = feed.caughtUp('9', 10_000);
+      watchers[0]!.emit('error', new Error('Watcher canceled'));
+      expect(await answer).toBe(false);
+      expect(await feed.caughtUp('1', 10_000)).toBe(false);
+    });
   });
 });

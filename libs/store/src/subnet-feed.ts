@@ -1,6 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger } from '@nestjs/common';
-import type { IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue } from 'etcd3';
+import type { KeyLayout } from './keys.js';
+import { toSubnet } from './kv-records.js';
+import type { OpenPrefixWatch, PrefixWatch } from './prefix-watch.js';
 import type { StoredSubnet } from './records.js';
 
 export interface SubnetFeedHandler {
@@ -12,38 +13,43 @@ export interface SubnetFeedHandler {
   deleted(network: string): void;
 }
 
-interface SubnetFeedSource {
-  list(): Promise<{ subnets: StoredSubnet[]; revision: string }>;
-  watch(fromRevision: string): Watcher;
-  /** The subnet a watched key/value holds (undefined for a key that is not one). */
-  decode(kv: IKeyValue): StoredSubnet | undefined;
-  /** The network address of a watched key (undefined for a key that is not one). */
-  network(kv: IKeyValue): string | undefined;
-}
-
 /**
- * List-then-watch over the `subnets/` keys, as AddressFeed is over one pool's addresses, with
- * the revision up to which the view is complete: the list's revision, then the revision of
- * every change the watch delivered (events come in revision order). RequestPool chooses from
- * this view and compares "no subnet key written after `revision`" in the create transaction, so
- * a view that lags behind only costs a failed compare and a fresh read, never an overlap.
+ * A live view of the `subnets/` keys (PrefixWatch), with the revision up to which it is
+ * complete: the list's revision, then the revision of every change the watch delivered (events
+ * come in revision order). RequestPool chooses from this view and compares "no subnet key
+ * written after `revision`" in the create transaction, so a view that lags behind only costs a
+ * failed compare and a fresh read, never an overlap.
  */
 export class SubnetFeed {
-  private readonly log = new Logger('SubnetFeed');
-  private watcher?: Watcher;
-  private closed = false;
-  private resyncing?: Promise<void>;
+  private readonly watch: PrefixWatch<StoredSubnet[]>;
   private seen = 0n;
   /** Callers waiting for the view to reach a revision (see caughtUp). */
   private readonly waiters = new Set<{ revision: bigint; done: (reached: boolean) => void }>();
-  /** true until the first list, and while a re-list is pending */
-  stale = true;
 
   constructor(
+    private readonly keys: KeyLayout,
     private readonly handler: SubnetFeedHandler,
-    private readonly source: SubnetFeedSource,
-    private readonly onClose: () => void,
-  ) {}
+    open: OpenPrefixWatch<StoredSubnet[]>,
+  ) {
+    this.watch = open({
+      reset: (subnets, revision) => {
+        handler.reset(subnets);
+        this.seen = revision;
+      },
+      put: (kv) => this.put(kv),
+      delete: (kv) => this.delete(kv),
+      stale: () => {
+        for (const waiter of this.waiters) {
+          waiter.done(false);
+        }
+      },
+    });
+  }
+
+  /** true until the first list, and while a re-list is pending */
+  get stale(): boolean {
+    return this.watch.stale;
+  }
 
   /** Every change to a subnet key up to this revision is in the handler's view. */
   get revision(): string {
@@ -52,10 +58,7 @@ export class SubnetFeed {
 
   /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
   sync(): Promise<void> {
-    this.resyncing ??= this.doSync().finally(() => {
-      this.resyncing = undefined;
-    });
-    return this.resyncing;
+    return this.watch.sync();
   }
 
   /**
@@ -83,55 +86,24 @@ export class SubnetFeed {
     });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.onClose();
-    await this.stopWatch();
+  close(): Promise<void> {
+    return this.watch.close();
   }
 
-  private async doSync(): Promise<void> {
-    await this.stopWatch();
-    const { subnets, revision } = await this.source.list();
-    if (this.closed) {
-      return;
+  private put(kv: IKeyValue): void {
+    const subnet = toSubnet(this.keys, kv);
+    if (subnet) {
+      this.handler.put(subnet);
     }
-    this.handler.reset(subnets);
-    this.seen = BigInt(revision);
-    const watcher = this.source.watch(String(this.seen + 1n));
-    this.watcher = watcher;
-    // A replaced watcher may still deliver late events: only the current one speaks (a late
-    // event must not move the revision either).
-    watcher.on('put', (kv: IKeyValue) => {
-      if (this.watcher !== watcher) {
-        return;
-      }
-      const subnet = this.source.decode(kv);
-      if (subnet) {
-        this.handler.put(subnet);
-      }
-      this.advance(kv);
-    });
-    watcher.on('delete', (kv: IKeyValue) => {
-      if (this.watcher !== watcher) {
-        return;
-      }
-      const network = this.source.network(kv);
-      if (network !== undefined) {
-        this.handler.deleted(network);
-      }
-      this.advance(kv);
-    });
-    watcher.on('error', (err: Error) => {
-      this.log.warn(`subnet watch stopped (${err.message}); re-listing`);
-      if (this.watcher === watcher) {
-        this.watcher = undefined;
-        this.stale = true;
-        for (const waiter of this.waiters) {
-          waiter.done(false);
-        }
-      }
-    });
-    this.stale = false;
+    this.advance(kv);
+  }
+
+  private delete(kv: IKeyValue): void {
+    const key = this.keys.parse(kv.key.toString());
+    if (key.kind === 'subnet') {
+      this.handler.deleted(key.network);
+    }
+    this.advance(kv);
   }
 
   private advance(kv: IKeyValue): void {
@@ -143,15 +115,6 @@ export class SubnetFeed {
           waiter.done(true);
         }
       }
-    }
-  }
-
-  private async stopWatch(): Promise<void> {
-    const watcher = this.watcher;
-    this.watcher = undefined;
-    if (watcher) {
-      // Bounded: cancelling while etcd is unreachable must not hold up a request or shutdown.
-      await Promise.race([watcher.cancel().catch(() => undefined), sleep(2_000)]);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { EtcdStore, StoreStatus } from '#app/store';
+import type { EtcdConnection, StoreStatus } from '#app/store';
 import type { IpamConfig } from '#app/config';
 
 import type { ListenerStatus, PluginSocket } from '../listener/plugin-socket.js';
@@ -17,7 +17,7 @@ interface Fakes {
 const running: HealthServer[] = [];
 
 async function start(fakes: Fakes): Promise<number> {
-  const store = { status: () => fakes.etcd } as unknown as EtcdStore;
+  const store = { status: () => fakes.etcd } as unknown as EtcdConnection;
   const socket = { status: () => fakes.socket } as unknown as PluginSocket;
   const server = new HealthServer(config, store, socket);
   running.push(server);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { EtcdStore } from '#app/store';
+import { EtcdConnection } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { writeError, writeJson } from '../http/json-reply.js';
@@ -24,7 +24,7 @@ export class HealthServer implements OnModuleDestroy {
 
   constructor(
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
-    private readonly store: EtcdStore,
+    private readonly store: EtcdConnection,
     private readonly socket: PluginSocket,
   ) {
     this.server = createServer((req, res) => this.handle(req, res));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { AddressAllocator, PoolAllocator } from '#app/allocator';
 import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
-import { EtcdStore, StoreUnavailable } from '#app/store';
+import { EtcdConnection, StoreUnavailable } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { PluginModule } from '../app.module.js';
@@ -80,7 +80,7 @@ async function startPlugin(): Promise<Running> {
     .useValue(pools)
     .overrideProvider(AddressAllocator)
     .useValue(addresses)
-    .overrideProvider(EtcdStore)
+    .overrideProvider(EtcdConnection)
     .useValue(store)
     .compile();
   const logger = new IpamLogger('error', { out: () => undefined, err: () => undefined });

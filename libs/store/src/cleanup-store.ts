@@ -1,0 +1,204 @@
+import { Injectable } from '@nestjs/common';
+import type { IRequestOp } from 'etcd3';
+import { AllocationStore } from './allocation-store.js';
+import { EtcdConnection, type Deadline } from './etcd-connection.js';
+import { guardedOutcome, ifUnchanged } from './guarded-write.js';
+import { KeyLayout } from './keys.js';
+import { buf, memberValue, memberWrittenBy, toAddress, toMember, toPool } from './kv-records.js';
+import type { NodeMember, StoredAddress, StoredPool } from './records.js';
+
+/** Addresses per cleanup delete transaction (etcd allows 128 operations per transaction). */
+export const MAX_DELETE_BATCH = 100;
+
+/**
+ * The reads and guarded writes of the cleanup (apps/cleanup; the README's "Cleanup"), used by
+ * nothing else. Reads return records with their revisions; every delete or update is ONE
+ * transaction that compares the mod revision the caller read (guarded-write.ts), so a key
+ * written since (a new allocation, a join, a release) is never touched. Pool deletes are the
+ * allocation store's deletePoolIfUnused.
+ */
+@Injectable()
+export class CleanupStore {
+  readonly keys: KeyLayout;
+
+  constructor(
+    private readonly etcd: EtcdConnection,
+    private readonly allocation: AllocationStore,
+  ) {
+    this.keys = etcd.keys;
+  }
+
+  /** The deadline of a request that starts now (`ETCD_WAIT_TIMEOUT`). */
+  deadline(): Deadline {
+    return this.etcd.deadline();
+  }
+
+  /** The store's current revision: the cleanup pass's R (README, "Cleanup"). */
+  async currentRevision(deadline: Deadline): Promise<string> {
+    // Any read answers with the store's revision; one key (usually absent) keeps it cheap.
+    const res = await this.etcd.txn(
+      {
+        compare: [],
+        success: [{ request_range: { key: buf(`${this.keys.root}/`), keys_only: true } }],
+        failure: [],
+      },
+      deadline,
+    );
+    return res.header.revision;
+  }
+
+  /** Every pool, in key order, and the revision of that read. */
+  async listPools(deadline: Deadline): Promise<{ pools: StoredPool[]; revision: string }> {
+    const { kvs, revision } = await this.etcd.range(this.keys.poolsPrefix, deadline);
+    const pools: StoredPool[] = [];
+    for (const kv of kvs) {
+      const key = this.keys.parse(kv.key.toString());
+      if (key.kind === 'pool') {
+        pools.push(toPool(key.id, kv));
+      }
+    }
+    return { pools, revision };
+  }
+
+  /** Every address of one pool, with its record and revisions, in key order. */
+  async listAddresses(
+    poolId: string,
+    deadline: Deadline,
+  ): Promise<{ addresses: StoredAddress[]; revision: string }> {
+    const { kvs, revision } = await this.etcd.range(this.keys.addressesOf(poolId), deadline);
+    const addresses: StoredAddress[] = [];
+    for (const kv of kvs) {
+      const key = this.keys.parse(kv.key.toString());
+      if (key.kind === 'address' && key.pool === poolId) {
+        addresses.push(toAddress(key.ip, kv));
+      }
+    }
+    return { addresses, revision };
+  }
+
+  /** Every membership of one pool (one per node), in key order. */
+  async listMembers(
+    poolId: string,
+    deadline: Deadline,
+  ): Promise<{ members: NodeMember[]; revision: string }> {
+    const { kvs, revision } = await this.etcd.range(this.keys.membersOf(poolId), deadline);
+    const members: NodeMember[] = [];
+    for (const kv of kvs) {
+      const key = this.keys.parse(kv.key.toString());
+      if (key.kind === 'member' && key.pool === poolId) {
+        members.push({ node: key.node, ...toMember(kv) });
+      }
+    }
+    return { members, revision };
+  }
+
+  /**
+   * Every key under the prefix with its value, keys relative to the prefix (`pools/blue`), all
+   * read at ONE revision: the consistency check's snapshot (`--check`), in pages (a page of
+   * 5,000 keys with values is ~1 MiB).
+   */
+  async snapshot(
+    deadline: Deadline,
+    pageSize = 5_000,
+  ): Promise<{ entries: { key: string; value: string }[]; revision: string }> {
+    const root = `${this.keys.root}/`;
+    const { items, revision } = await this.etcd.pagedRange(
+      root,
+      deadline,
+      { keysOnly: false, pageSize },
+      (kv) => {
+        const key = KeyLayout.tail(kv.key.toString(), root);
+        return key === undefined ? undefined : { key, value: kv.value.toString() };
+      },
+    );
+    return { entries: items, revision };
+  }
+
+  /**
+   * Deletes addresses if they have not changed since they were read (the cleanup's frees), up to
+   * MAX_DELETE_BATCH in ONE transaction: the outer one compares nothing, each address is a nested
+   * transaction comparing its own mod revision, so each one is deleted or kept on its own. Unlike
+   * a release (deleteAddress) an address released and taken again meanwhile reports 'changed':
+   * the cleanup did not free it. One gone already reports 'deleted': a retried delete of ours
+   * leaves no other trace. The results are in the order of `addresses`; the IPs must be distinct.
+   */
+  async deleteAddressesIfUnchanged(
+    poolId: string,
+    addresses: readonly StoredAddress[],
+    deadline: Deadline,
+  ): Promise<('deleted' | 'changed')[]> {
+    if (addresses.length > MAX_DELETE_BATCH) {
+      throw new Error(`at most ${MAX_DELETE_BATCH} addresses per delete, not ${addresses.length}`);
+    }
+    if (addresses.length === 0) {
+      return [];
+    }
+    const res = await this.etcd.txn(
+      {
+        compare: [],
+        success: addresses.map((address): IRequestOp => ({
+          request_txn: ifUnchanged(
+            buf(this.keys.address(poolId, address.ip)),
+            address.modRevision,
+            { delete: true },
+            { keysOnly: true },
+          ),
+        })),
+        failure: [],
+      },
+      deadline,
+    );
+    return addresses.map((_, i) => {
+      const nested = res.responses[i]?.response_txn;
+      if (nested === undefined) {
+        throw new Error(`etcd answered a batched delete without result ${i}`);
+      }
+      const outcome = guardedOutcome(nested);
+      return outcome.applied || !outcome.now ? 'deleted' : 'changed';
+    });
+  }
+
+  /**
+   * Deletes one node's membership of a pool if it has not changed since it was read (no join or
+   * release meanwhile). A membership already gone counts as deleted: a retried delete of ours
+   * leaves no other trace, and the outcome is the same.
+   */
+  async deleteMemberIfUnchanged(
+    poolId: string,
+    member: NodeMember,
+    deadline: Deadline,
+  ): Promise<'deleted' | 'changed'> {
+    const key = buf(this.keys.member(poolId, member.node));
+    const res = await this.etcd.txn(
+      ifUnchanged(key, member.modRevision, { delete: true }),
+      deadline,
+    );
+    const outcome = guardedOutcome(res);
+    return outcome.applied || !outcome.now ? 'deleted' : 'changed';
+  }
+
+  /**
+   * Sets the reference count of one node's membership if it has not changed since it was read.
+   * The nonce recognises a retried commit of our own, as in joinPool.
+   */
+  async setMemberRefs(
+    poolId: string,
+    member: NodeMember,
+    refs: number,
+    nonce: string,
+    deadline: Deadline,
+  ): Promise<'set' | 'changed'> {
+    const key = buf(this.keys.member(poolId, member.node));
+    const res = await this.etcd.txn(
+      ifUnchanged(key, member.modRevision, { put: memberValue(refs, nonce, member.record) }),
+      deadline,
+    );
+    const outcome = guardedOutcome(res);
+    return outcome.applied || memberWrittenBy(outcome.now, nonce) ? 'set' : 'changed';
+  }
+
+  /** Deletes a pool no node is a member of: AllocationStore.deletePoolIfUnused. */
+  deletePoolIfUnused(pool: StoredPool, network: string, deadline: Deadline): Promise<boolean> {
+    return this.allocation.deletePoolIfUnused(pool, network, deadline);
+  }
+}

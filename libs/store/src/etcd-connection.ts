@@ -1,0 +1,336 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { isBrokenCircuitError, noop } from 'cockatiel';
+import {
+  Etcd3,
+  ClientClosedError,
+  type IOptions,
+  type IKeyValue,
+  type ITxnResponse,
+  type KVClient,
+} from 'etcd3';
+import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { StoreUnavailable } from './errors.js';
+import { describeEtcdError, isStoreRefusal, isTransient, type EtcdPeer } from './etcd-errors.js';
+import type { TxnRequest } from './guarded-write.js';
+import { KeyLayout, prefixEnd } from './keys.js';
+import { buf, rangeKvs } from './kv-records.js';
+import { PrefixWatch, type PrefixListing, type PrefixWatchHandler } from './prefix-watch.js';
+
+export interface StoreStatus {
+  /** true once etcd answered and while it keeps answering */
+  ready: boolean;
+  /** why not ready: "etcd is unreachable at http://…: <reason>" (never a credential) */
+  detail: string;
+}
+
+export type CallOptions = NonNullable<Parameters<KVClient['txn']>[1]>;
+
+/** Epoch milliseconds after which a request stops waiting for etcd and fails with 503. */
+export type Deadline = number;
+
+/** How long one gRPC call may take before it counts as a failure and is retried elsewhere. */
+const CALL_TIMEOUT_MS = 5_000;
+const PROBE_UP_MS = 5_000;
+const PROBE_DOWN_MS = 1_000;
+/**
+ * Keys per page of a paged range: ~0.5 MiB per reply of address keys, far under gRPC's 4 MiB,
+ * and small enough that a page's decoded objects die young (a lower peak RSS at start-up).
+ */
+export const LIST_PAGE = 5_000;
+
+const NONCE_PREFIX = randomBytes(8).toString('hex');
+let nonceCounter = 0;
+
+/** A fresh nonce for one logical write; reused across retries of that write. */
+export function newNonce(): string {
+  // 64 random bits per process and a counter: as unique as fresh random bytes per write, and
+  // no call into the CSPRNG on every request.
+  return `${NONCE_PREFIX}${(nonceCounter++).toString(36)}`;
+}
+
+/**
+ * The one etcd client of the process and how it is called: every call waits for etcd until the
+ * request's deadline (transient errors are retried, each gRPC call bounded), then throws
+ * StoreUnavailable with a sentence that names the endpoints and never a credential. A
+ * background probe keeps `status()` current. The stores (AllocationStore, CleanupStore) build
+ * their transactions on it; nothing else imports etcd3.
+ */
+@Injectable()
+export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('EtcdConnection');
+  readonly keys: KeyLayout;
+  private client?: Etcd3;
+  private up = false;
+  private lastProblem = 'etcd has not been contacted yet';
+  /** lastProblem says why etcd failed (not only that it did) */
+  private lastProblemSpecific = false;
+  private probeTimer?: NodeJS.Timeout;
+  private closed = false;
+  /** Open prefix watches, closed before the client (a watch left open retries forever). */
+  private readonly watches = new Set<{ close(): Promise<void> }>();
+
+  constructor(@Inject(IPAM_CONFIG) private readonly config: IpamConfig) {
+    this.keys = new KeyLayout(config.etcd.prefix);
+  }
+
+  onModuleInit(): void {
+    this.client = new Etcd3(this.clientOptions());
+    // Not awaited: the plugin must answer Docker's handshake while etcd is still down.
+    void this.probe();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.probeTimer);
+    for (const watch of this.watches) {
+      await watch.close();
+    }
+    this.client?.close();
+  }
+
+  status(): StoreStatus {
+    return this.up ? { ready: true, detail: 'ok' } : { ready: false, detail: this.lastProblem };
+  }
+
+  /** The deadline of a request that starts now (`ETCD_WAIT_TIMEOUT`). */
+  deadline(): Deadline {
+    return Date.now() + this.config.etcd.waitTimeoutSeconds * 1000;
+  }
+
+  /** Runs one transaction, waiting for etcd until the deadline. */
+  txn(request: TxnRequest, deadline: Deadline): Promise<ITxnResponse> {
+    return this.withEtcd((options) => this.kv().txn(request, options), deadline);
+  }
+
+  /** One key, or undefined when it does not exist. */
+  async get(key: string, deadline: Deadline): Promise<IKeyValue | undefined> {
+    const res = await this.withEtcd(
+      (options) => this.kv().range({ key: buf(key) }, options),
+      deadline,
+    );
+    return res.kvs[0];
+  }
+
+  /** All keys under a prefix (values included) in one reply, and the revision of that read. */
+  async range(prefix: string, deadline: Deadline): Promise<{ kvs: IKeyValue[]; revision: string }> {
+    const key = buf(prefix);
+    const res = await this.txn(
+      {
+        compare: [],
+        success: [{ request_range: { key, range_end: prefixEnd(key) } }],
+        failure: [],
+      },
+      deadline,
+    );
+    return { kvs: rangeKvs(res.responses[0]), revision: res.header.revision };
+  }
+
+  /**
+   * Every key under `prefix`, mapped by `map` (undefined drops a key), read in pages of
+   * `pageSize` all pinned to the first page's revision: one consistent snapshot that stays under
+   * gRPC's reply limit however large the range. If that revision is compacted between pages,
+   * the read starts again at the newest one.
+   */
+  async pagedRange<T>(
+    prefix: string,
+    deadline: Deadline,
+    options: { keysOnly: boolean; pageSize?: number },
+    map: (kv: IKeyValue) => T | undefined,
+  ): Promise<{ items: T[]; revision: string }> {
+    const end = prefixEnd(buf(prefix));
+    const limit = options.pageSize ?? LIST_PAGE;
+    for (let attempt = 1; ; attempt++) {
+      const items: T[] = [];
+      let from = buf(prefix);
+      let revision: string | undefined;
+      try {
+        for (;;) {
+          const page = from;
+          const pinned = revision;
+          const res = await this.withEtcd(
+            (callOptions) =>
+              this.kv().range(
+                { key: page, range_end: end, keys_only: options.keysOnly, limit, revision: pinned },
+                callOptions,
+              ),
+            deadline,
+          );
+          revision ??= res.header.revision;
+          for (const kv of res.kvs) {
+            const item = map(kv);
+            if (item !== undefined) {
+              items.push(item);
+            }
+          }
+          const last = res.kvs[res.kvs.length - 1];
+          if (!res.more || !last) {
+            return { items, revision };
+          }
+          from = Buffer.concat([last.key, Buffer.from([0])]);
+        }
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  /**
+   * A list-then-watch of `prefix` (PrefixWatch) that feeds `handler`; closed before the client
+   * on shutdown. `what` names it in log lines.
+   */
+  prefixWatch<L>(
+    prefix: string,
+    what: string,
+    list: () => Promise<PrefixListing<L>>,
+    handler: PrefixWatchHandler<L>,
+  ): PrefixWatch<L> {
+    const watch: PrefixWatch<L> = new PrefixWatch(
+      what,
+      {
+        list,
+        watch: (fromRevision) =>
+          this.etcd().watch().prefix(prefix).startRevision(fromRevision).watcher(),
+      },
+      handler,
+      () => this.watches.delete(watch),
+    );
+    this.watches.add(watch);
+    return watch;
+  }
+
+  /**
+   * Runs `call` until it succeeds, retrying transient errors with a backoff up to 1 s until the
+   * deadline; each attempt gets CALL_TIMEOUT_MS, never past the deadline. Throws
+   * StoreUnavailable when the deadline passes or etcd refuses for good; any other error as is.
+   */
+  async withEtcd<T>(call: (options: CallOptions) => Promise<T>, deadline: Deadline): Promise<T> {
+    let pause = 100;
+    for (;;) {
+      try {
+        // One call may take CALL_TIMEOUT_MS, but never past the request's own deadline.
+        const callDeadline = Math.min(
+          Date.now() + CALL_TIMEOUT_MS,
+          Math.max(deadline, Date.now() + 250),
+        );
+        const result = await call({ deadline: new Date(callDeadline) });
+        this.markUp();
+        return result;
+      } catch (err) {
+        if (err instanceof StoreUnavailable) {
+          throw err;
+        }
+        if (err instanceof ClientClosedError) {
+          throw new StoreUnavailable('the etcd client is closed (the plugin is shutting down)');
+        }
+        if (!isTransient(err)) {
+          if (isStoreRefusal(err)) {
+            this.markDown(err);
+            throw new StoreUnavailable(this.describe(err));
+          }
+          throw err;
+        }
+        this.markDown(err);
+        const remaining = deadline - Date.now();
+        if (this.closed || remaining <= 0) {
+          const waited = Math.round(this.config.etcd.waitTimeoutSeconds);
+          throw new StoreUnavailable(`${this.lastProblem} (gave up after waiting ${waited} s)`);
+        }
+        await sleep(Math.min(pause, remaining));
+        pause = Math.min(pause * 2, 1_000);
+      }
+    }
+  }
+
+  private kv(): KVClient {
+    return this.etcd().kv;
+  }
+
+  private etcd(): Etcd3 {
+    if (!this.client || this.closed) {
+      throw new StoreUnavailable('the etcd client is closed (the plugin is shutting down)');
+    }
+    return this.client;
+  }
+
+  private clientOptions(): IOptions {
+    const { etcd } = this.config;
+    const options: IOptions = {
+      hosts: etcd.endpoints,
+      dialTimeout: CALL_TIMEOUT_MS,
+      // Our own loop retries until the request's deadline and recognises retried commits by
+      // their nonce; etcd3's global retry would resend transactions behind our back.
+      faultHandling: { global: noop },
+      defaultCallOptions: (ctx) =>
+        ctx.isStream ? {} : { deadline: new Date(Date.now() + CALL_TIMEOUT_MS) },
+    };
+    if (etcd.tls?.caFile || etcd.tls?.certFile) {
+      options.credentials = {
+        // Without a CA file: grpc's default roots. etcd3 types the field as required, but hands it
+        // to grpc's createSsl, where null means "default roots" and an empty buffer trusts nothing.
+        rootCertificate: etcd.tls.caFile
+          ? readFileSync(etcd.tls.caFile)
+          : // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- see above
+            (null as unknown as Buffer),
+        privateKey: etcd.tls.keyFile ? readFileSync(etcd.tls.keyFile) : undefined,
+        certChain: etcd.tls.certFile ? readFileSync(etcd.tls.certFile) : undefined,
+      };
+    }
+    if (etcd.auth) {
+      options.auth = { username: etcd.auth.username, password: etcd.auth.password };
+    }
+    return options;
+  }
+
+  private async probe(): Promise<void> {
+    if (this.closed) {
+      return;
+    }
+    try {
+      await this.kv().range({ key: buf(`${this.keys.root}/`) });
+      this.markUp();
+    } catch (err) {
+      this.markDown(err);
+    }
+    if (!this.closed) {
+      this.probeTimer = setTimeout(() => void this.probe(), this.up ? PROBE_UP_MS : PROBE_DOWN_MS);
+      this.probeTimer.unref();
+    }
+  }
+
+  private markUp(): void {
+    if (!this.up) {
+      this.log.log(`etcd is reachable at ${this.config.etcd.endpoints.join(',')}`);
+    }
+    this.up = true;
+  }
+
+  private markDown(err: unknown): void {
+    // Some errors say nothing about why: every host's circuit breaker open, or grpc-js's "Last
+    // error: null" of a new channel on a connection that had failed already. Keep the reason.
+    const vague =
+      isBrokenCircuitError(err) || (err instanceof Error && /Last error: null/.test(err.message));
+    const keep = vague && !this.up && this.lastProblemSpecific;
+    const problem = keep ? this.lastProblem : this.describe(err);
+    this.lastProblemSpecific = keep || !vague;
+    if (this.up || problem !== this.lastProblem) {
+      this.log.warn(problem);
+    }
+    this.up = false;
+    this.lastProblem = problem;
+  }
+
+  private describe(err: unknown): string {
+    const peer: EtcdPeer = {
+      endpoints: this.config.etcd.endpoints,
+      root: this.keys.root,
+      username: this.config.etcd.auth?.username,
+      password: this.config.etcd.auth?.password,
+    };
+    return describeEtcdError(err, peer);
+  }
+}

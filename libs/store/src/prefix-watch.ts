@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import type { IKeyValue, Watcher } from 'etcd3';
+
+/** What one list of the prefix returned, and the revision it was read at. */
+export interface PrefixListing<L> {
+  items: L;
+  revision: string;
+}
+
+/** Where a PrefixWatch lists and watches (etcd, or a fake in unit tests). */
+export interface PrefixWatchSource<L> {
+  list(): Promise<PrefixListing<L>>;
+  /** etcd3's watcher of the prefix, from this revision on. */
+  watch(fromRevision: string): Watcher;
+}
+
+/** What a view fed by a PrefixWatch is told. Only the current watcher's events arrive. */
+export interface PrefixWatchHandler<L> {
+  /** The whole prefix as listed, after the first list and after every re-list. */
+  reset(items: L, revision: bigint): void;
+  put(kv: IKeyValue): void;
+  delete(kv: IKeyValue): void;
+  /** The view stopped being current; it is re-listed on the next sync. */
+  stale(): void;
+}
+
+/** Builds a PrefixWatch that feeds `handler` (how a feed gets its watch). */
+export type OpenPrefixWatch<L> = (handler: PrefixWatchHandler<L>) => PrefixWatch<L>;
+
+/** How long a cancel may take before the watch is given up on (etcd may be unreachable). */
+const CANCEL_BOUND_MS = 2_000;
+
+/**
+ * List-then-watch over one etcd key prefix, the life cycle the address and subnet feeds share:
+ * list at a revision, watch from the revision after it, let only the current watcher speak (a
+ * replaced one may still deliver late events), and when the watch stops (its revision was
+ * compacted, it was cancelled) mark the view stale so that it is listed again before it is
+ * trusted. `stale` tells callers when to call `sync` first.
+ */
+export class PrefixWatch<L> {
+  private readonly log = new Logger('PrefixWatch');
+  private watcher?: Watcher;
+  private closed = false;
+  private resyncing?: Promise<void>;
+  private current = false;
+
+  /**
+   * @param what  names the view in log lines (`the subnets`); no etcd key paths
+   * @param onClose  runs once on close (the connection forgets the watch)
+   */
+  constructor(
+    private readonly what: string,
+    private readonly source: PrefixWatchSource<L>,
+    private readonly handler: PrefixWatchHandler<L>,
+    private readonly onClose: () => void = () => undefined,
+    private readonly cancelBoundMs = CANCEL_BOUND_MS,
+  ) {}
+
+  /** true until the first list, and from a stopped watch until the next list */
+  get stale(): boolean {
+    return !this.current;
+  }
+
+  /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
+  sync(): Promise<void> {
+    this.resyncing ??= this.relist().finally(() => {
+      this.resyncing = undefined;
+    });
+    return this.resyncing;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.onClose();
+    await this.stopWatch();
+  }
+
+  private async relist(): Promise<void> {
+    await this.stopWatch();
+    if (this.closed) {
+      return;
+    }
+    const { items, revision } = await this.source.list();
+    if (this.closed) {
+      return;
+    }
+    this.handler.reset(items, BigInt(revision));
+    const watcher = this.source.watch(String(BigInt(revision) + 1n));
+    this.watcher = watcher;
+    watcher.on('put', (kv: IKeyValue) => {
+      if (this.watcher === watcher) {
+        this.handler.put(kv);
+      }
+    });
+    watcher.on('delete', (kv: IKeyValue) => {
+      if (this.watcher === watcher) {
+        this.handler.delete(kv);
+      }
+    });
+    watcher.on('error', (err: Error) => this.lost(watcher, `stopped (${err.message})`));
+    this.current = true;
+  }
+
+  /** The watch of `watcher` can no longer be trusted to have delivered every change. */
+  private lost(watcher: Watcher, why: string): void {
+    if (this.watcher !== watcher) {
+      return;
+    }
+    this.log.warn(`watch of ${this.what} ${why}; re-listing before its next use`);
+    this.watcher = undefined;
+    this.current = false;
+    this.handler.stale();
+  }
+
+  private async stopWatch(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher) {
+      // Bounded: cancelling while etcd is unreachable must not hold up a request or shutdown.
+      await Promise.race([
+        watcher.cancel().catch(() => undefined),
+        sleep(this.cancelBoundMs, undefined, { ref: false }),
+      ]);
+    }
+  }
+}
