@@ -98,15 +98,13 @@ export class AllocationStore {
 
   /** All reserved subnets and the revision they were read at (createPool's compare point). */
   async listSubnets(deadline: Deadline): Promise<{ subnets: StoredSubnet[]; revision: string }> {
-    const { kvs, revision } = await this.etcd.range(this.keys.subnetsPrefix, deadline);
-    const subnets: StoredSubnet[] = [];
-    for (const kv of kvs) {
-      const subnet = toSubnet(this.keys, kv);
-      if (subnet) {
-        subnets.push(subnet);
-      }
-    }
-    return { subnets, revision };
+    const { items, revision } = await this.etcd.pagedRange(
+      this.keys.subnetsPrefix,
+      deadline,
+      { keysOnly: false },
+      (kv) => toSubnet(this.keys, kv),
+    );
+    return { subnets: items, revision };
   }
 
   async getAddress(

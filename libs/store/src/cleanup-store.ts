@@ -47,17 +47,21 @@ export class CleanupStore {
     return res.header.revision;
   }
 
+  // Every list below is read in pages at one revision (EtcdConnection.pagedRange): one reply for
+  // a pool of 30,000 addresses would exceed gRPC's 4 MiB message limit.
+
   /** Every pool, in key order, and the revision of that read. */
   async listPools(deadline: Deadline): Promise<{ pools: StoredPool[]; revision: string }> {
-    const { kvs, revision } = await this.etcd.range(this.keys.poolsPrefix, deadline);
-    const pools: StoredPool[] = [];
-    for (const kv of kvs) {
-      const key = this.keys.parse(kv.key.toString());
-      if (key.kind === 'pool') {
-        pools.push(toPool(key.id, kv));
-      }
-    }
-    return { pools, revision };
+    const { items, revision } = await this.etcd.pagedRange(
+      this.keys.poolsPrefix,
+      deadline,
+      { keysOnly: false },
+      (kv) => {
+        const key = this.keys.parse(kv.key.toString());
+        return key.kind === 'pool' ? toPool(key.id, kv) : undefined;
+      },
+    );
+    return { pools: items, revision };
   }
 
   /** Every address of one pool, with its record and revisions, in key order. */
@@ -65,15 +69,16 @@ export class CleanupStore {
     poolId: string,
     deadline: Deadline,
   ): Promise<{ addresses: StoredAddress[]; revision: string }> {
-    const { kvs, revision } = await this.etcd.range(this.keys.addressesOf(poolId), deadline);
-    const addresses: StoredAddress[] = [];
-    for (const kv of kvs) {
-      const key = this.keys.parse(kv.key.toString());
-      if (key.kind === 'address' && key.pool === poolId) {
-        addresses.push(toAddress(key.ip, kv));
-      }
-    }
-    return { addresses, revision };
+    const { items, revision } = await this.etcd.pagedRange(
+      this.keys.addressesOf(poolId),
+      deadline,
+      { keysOnly: false },
+      (kv) => {
+        const key = this.keys.parse(kv.key.toString());
+        return key.kind === 'address' && key.pool === poolId ? toAddress(key.ip, kv) : undefined;
+      },
+    );
+    return { addresses: items, revision };
   }
 
   /** Every membership of one pool (one per node), in key order. */
@@ -81,15 +86,18 @@ export class CleanupStore {
     poolId: string,
     deadline: Deadline,
   ): Promise<{ members: NodeMember[]; revision: string }> {
-    const { kvs, revision } = await this.etcd.range(this.keys.membersOf(poolId), deadline);
-    const members: NodeMember[] = [];
-    for (const kv of kvs) {
-      const key = this.keys.parse(kv.key.toString());
-      if (key.kind === 'member' && key.pool === poolId) {
-        members.push({ node: key.node, ...toMember(kv) });
-      }
-    }
-    return { members, revision };
+    const { items, revision } = await this.etcd.pagedRange(
+      this.keys.membersOf(poolId),
+      deadline,
+      { keysOnly: false },
+      (kv): NodeMember | undefined => {
+        const key = this.keys.parse(kv.key.toString());
+        return key.kind === 'member' && key.pool === poolId
+          ? { node: key.node, ...toMember(kv) }
+          : undefined;
+      },
+    );
+    return { members: items, revision };
   }
 
   /**

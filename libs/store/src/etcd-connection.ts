@@ -3,20 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { isBrokenCircuitError, noop } from 'cockatiel';
-import {
-  Etcd3,
-  ClientClosedError,
-  type IOptions,
-  type IKeyValue,
-  type ITxnResponse,
-  type KVClient,
-} from 'etcd3';
+import { Etcd3, type IOptions, type IKeyValue, type ITxnResponse, type KVClient } from 'etcd3';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { StoreUnavailable } from './errors.js';
-import { describeEtcdError, isStoreRefusal, isTransient, type EtcdPeer } from './etcd-errors.js';
+import {
+  blocksEveryRequest,
+  classifyEtcdError,
+  describeEtcdError,
+  isRetried,
+  type EtcdPeer,
+} from './etcd-errors.js';
 import type { TxnRequest } from './guarded-write.js';
 import { KeyLayout, prefixEnd } from './keys.js';
-import { buf, rangeKvs } from './kv-records.js';
+import { buf } from './kv-records.js';
 import { PrefixWatch, type PrefixListing, type PrefixWatchHandler } from './prefix-watch.js';
 
 export interface StoreStatus {
@@ -114,25 +113,12 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
     return res.kvs[0];
   }
 
-  /** All keys under a prefix (values included) in one reply, and the revision of that read. */
-  async range(prefix: string, deadline: Deadline): Promise<{ kvs: IKeyValue[]; revision: string }> {
-    const key = buf(prefix);
-    const res = await this.txn(
-      {
-        compare: [],
-        success: [{ request_range: { key, range_end: prefixEnd(key) } }],
-        failure: [],
-      },
-      deadline,
-    );
-    return { kvs: rangeKvs(res.responses[0]), revision: res.header.revision };
-  }
-
   /**
    * Every key under `prefix`, mapped by `map` (undefined drops a key), read in pages of
    * `pageSize` all pinned to the first page's revision: one consistent snapshot that stays under
-   * gRPC's reply limit however large the range. If that revision is compacted between pages,
-   * the read starts again at the newest one.
+   * gRPC's 4 MiB reply limit however large the range (a pool of 30,000 addresses with their
+   * values is ~5 MiB). Every read of a prefix goes through here. If that revision is compacted
+   * between pages, the read starts again at the newest one.
    */
   async pagedRange<T>(
     prefix: string,
@@ -204,9 +190,11 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Runs `call` until it succeeds, retrying transient errors with a backoff up to 1 s until the
-   * deadline; each attempt gets CALL_TIMEOUT_MS, never past the deadline. Throws
-   * StoreUnavailable when the deadline passes or etcd refuses for good; any other error as is.
+   * Runs `call` until it succeeds, retrying what a later attempt may cure (etcd unreachable or
+   * busy: classifyEtcdError) with a backoff up to 1 s until the deadline; each attempt gets
+   * CALL_TIMEOUT_MS, never past the deadline. Throws StoreUnavailable when the deadline passes,
+   * and at once, with what happened, when etcd refuses the request in a way no retry cures;
+   * any other error (a compacted revision) as it is.
    */
   async withEtcd<T>(call: (options: CallOptions) => Promise<T>, deadline: Deadline): Promise<T> {
     let pause = 100;
@@ -224,15 +212,19 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
         if (err instanceof StoreUnavailable) {
           throw err;
         }
-        if (err instanceof ClientClosedError) {
+        const failure = classifyEtcdError(err);
+        if (failure === 'closed') {
           throw new StoreUnavailable('the etcd client is closed (the plugin is shutting down)');
         }
-        if (!isTransient(err)) {
-          if (isStoreRefusal(err)) {
-            this.markDown(err);
-            throw new StoreUnavailable(this.describe(err));
-          }
+        if (failure === 'other') {
           throw err;
+        }
+        if (!isRetried(failure)) {
+          // etcd answered; only a refusal of every request makes the store not ready.
+          if (blocksEveryRequest(failure)) {
+            this.markDown(err);
+          }
+          throw new StoreUnavailable(this.describe(err));
         }
         this.markDown(err);
         const remaining = deadline - Date.now();

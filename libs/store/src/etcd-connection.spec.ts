@@ -1,0 +1,89 @@
+import { Logger } from '@nestjs/common';
+import { castGrpcError } from 'etcd3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '#app/config';
+import { StoreUnavailable } from './errors.js';
+import { EtcdConnection } from './etcd-connection.js';
+
+/** An error as grpc-js rejects a call with it, typed the way etcd3 types it. */
+const grpc = (code: number, message: string): Error =>
+  castGrpcError(Object.assign(new Error(message), { code }));
+
+// No client and no probe (onModuleInit is not called): withEtcd runs the calls it is given.
+const connection = (): EtcdConnection =>
+  new EtcdConnection(
+    loadConfig({ NODE_ID: 'unit', ETCD_ENDPOINT: 'http://etcd-1:2379', ETCD_WAIT_TIMEOUT: '1' }),
+  );
+
+/** Runs withEtcd over a call that first succeeds once, then always fails with `err`. */
+async function failWith(err: Error, waitMs: number) {
+  const etcd = connection();
+  await etcd.withEtcd(() => Promise.resolve('up'), Date.now() + waitMs);
+  let calls = 0;
+  const started = performance.now();
+  const outcome = await etcd
+    .withEtcd(() => {
+      calls++;
+      return Promise.reject(err);
+    }, Date.now() + waitMs)
+    .catch((e: unknown) => e);
+  return { outcome, calls, ms: performance.now() - started, status: etcd.status() };
+}
+
+describe('EtcdConnection.withEtcd', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it.each([
+    {
+      name: 'a reply over gRPC’s size limit',
+      err: grpc(8, '8 RESOURCE_EXHAUSTED: Received message larger than max (5018633 vs 4194304)'),
+      says: /exceeded gRPC's size limit, and would on every retry: .*larger than max/,
+      ready: true,
+    },
+    {
+      name: 'an invalid request',
+      err: grpc(3, '3 INVALID_ARGUMENT: etcdserver: too many operations in txn request'),
+      says: /refused the request as invalid: .*too many operations/,
+      ready: true,
+    },
+    {
+      name: 'a full space quota',
+      err: grpc(8, '8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded'),
+      says: /its space quota is full .*; compact and defragment it$/,
+      ready: false,
+    },
+    {
+      name: 'a permission denied',
+      err: grpc(7, '7 PERMISSION_DENIED: etcdserver: permission denied'),
+      says: /denied access to \/kontena\/ipam for user \(none\)$/,
+      ready: false,
+    },
+  ])('should fail at once on $name, with what happened', async ({ err, says, ready }) => {
+    const { outcome, calls, ms, status } = await failWith(err, 10_000);
+    expect(outcome).toBeInstanceOf(StoreUnavailable);
+    expect((outcome as Error).message).toMatch(says);
+    expect(calls).toBe(1);
+    expect(ms).toBeLessThan(1_000);
+    // Only a refusal of every request makes the store not ready (/readyz).
+    expect(status.ready).toBe(ready);
+  });
+
+  it.each([
+    { name: 'no connection', err: grpc(14, '14 UNAVAILABLE: No connection established') },
+    { name: 'etcd too busy', err: grpc(8, '8 RESOURCE_EXHAUSTED: etcdserver: too many requests') },
+  ])('should retry $name until the deadline, then give up', async ({ err }) => {
+    const { outcome, calls, ms, status } = await failWith(err, 600);
+    expect(outcome).toBeInstanceOf(StoreUnavailable);
+    expect((outcome as Error).message).toMatch(/\(gave up after waiting 1 s\)$/);
+    expect(calls).toBeGreaterThan(1);
+    expect(ms).toBeGreaterThanOrEqual(500);
+    expect(status.ready).toBe(false);
+  });
+
+  it('should hand any other error to the caller as it is (a compacted revision)', async () => {
+    const err = grpc(11, '11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted');
+    const { outcome, calls } = await failWith(err, 10_000);
+    expect(outcome).toBe(err);
+    expect(calls).toBe(1);
+  });
+});
