@@ -28,13 +28,19 @@ describe('AllocationStore.createPool subnet fence on a real etcd', () => {
     raw.close();
   });
 
-  /** createPool of `subnet` with a read taken before `written` appeared in `subnets/`. */
-  const createAfter = async (subnet: string, written: string) => {
-    const read = await raw.revision();
+  /**
+   * createPool of `subnet` with a read taken before `written` appeared in `subnets/` (or, with
+   * `readAfter`, a read that is current: it saw `written` already).
+   */
+  const createAfter = async (subnet: string, written: string, readAfter = false) => {
+    let read = await raw.revision();
     const [network] = written.split('/');
     await raw.client
       .put(`${prefix}/subnets/${network}`)
       .value(JSON.stringify({ address: written, pool: 'other', req: 'other' }));
+    if (readAfter) {
+      read = await raw.revision();
+    }
     const before = await raw.dump();
     const [net, len] = subnet.split('/');
     const gateway = net!.replace(/\d+$/, (d) => String(Number(d) + 1));
@@ -81,4 +87,19 @@ describe('AllocationStore.createPool subnet fence on a real etcd', () => {
       expect.arrayContaining([`pools/mine`, `subnets/${row.subnet.split('/')[0]}`]),
     );
   });
+
+  // A view that missed a subnet looks current to the fence (the key is older than the read):
+  // the pool's own subnet key must not exist, whatever the read revision.
+  it.each([
+    { subnet: '10.80.100.0/24', written: '10.80.100.0/24', why: 'the same subnet' },
+    { subnet: '10.80.100.0/24', written: '10.80.100.0/26', why: 'the same network, longer' },
+    { subnet: '10.80.100.0/26', written: '10.80.100.0/24', why: 'the same network, shorter' },
+  ])(
+    'should refuse to overwrite subnets/ of $written ($why) with a current read revision',
+    async (row) => {
+      const { result, before, after } = await createAfter(row.subnet, row.written, true);
+      expect(result.kind).toBe('subnets-changed');
+      expect(after).toEqual(before);
+    },
+  );
 });

@@ -141,9 +141,10 @@ export class AllocationStore {
 
   /**
    * Creates a pool with its subnet reservation, gateway address and this node's membership.
-   * Compares: the pool key does not exist, and no subnet key that could hold an overlapping
-   * subnet (KeyLayout.subnetOverlapFence) was written after the revision the caller chose the
-   * subnet at. Either all four keys are written or none.
+   * Compares: the pool key does not exist, its subnet key does not exist either (whatever the
+   * caller's view says, no reservation is ever overwritten), and no subnet key that could hold
+   * an overlapping subnet (KeyLayout.subnetOverlapFence) was written after the revision the
+   * caller chose the subnet at. Either all four keys are written or none.
    */
   async createPool(
     p: { id: string; record: PoolRecord; network: string; gatewayIp: string; node: string },
@@ -162,6 +163,7 @@ export class AllocationStore {
       mod_revision: String(BigInt(readRevision) + 1n),
     };
     const fenceKey = buf(fence.prefix);
+    const subnetKey = buf(this.keys.subnet(p.network));
     const gateway: AddressRecord = {
       address: p.record.gateway,
       node: p.node,
@@ -172,6 +174,7 @@ export class AllocationStore {
       {
         compare: [
           { key: poolKey, target: 'Create', result: 'Equal', create_revision: 0 },
+          { key: subnetKey, target: 'Create', result: 'Equal', create_revision: 0 },
           { key: fenceKey, range_end: prefixEnd(fenceKey), ...unchangedSince },
           ...fence.keys.map((key) => ({ key: buf(key), ...unchangedSince })),
         ],
@@ -179,7 +182,7 @@ export class AllocationStore {
           { request_put: { key: poolKey, value: json(record) } },
           {
             request_put: {
-              key: buf(this.keys.subnet(p.network)),
+              key: subnetKey,
               value: json({ address: p.record.subnet, pool: p.id, req: nonce }),
             },
           },

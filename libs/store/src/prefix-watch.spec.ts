@@ -93,15 +93,29 @@ describe('PrefixWatch', () => {
       name: 'a compacted revision',
       event: 'error',
       arg: new Error('etcdserver: mvcc: required revision has been compacted'),
+      cancels: false, // etcd ended the watch itself
     },
-    { name: 'a cancelled watch', event: 'error', arg: new Error('Watcher canceled: ') },
-  ])('should turn stale on $name, and re-list on the next sync', async ({ event, arg }) => {
+    {
+      name: 'a cancelled watch',
+      event: 'error',
+      arg: new Error('Watcher canceled: '),
+      cancels: false,
+    },
+    {
+      // etcd3 would resume it after the "created" reply's revision, past changes sent after it
+      name: 'a dropped stream',
+      event: 'disconnected',
+      arg: new Error('14 UNAVAILABLE: Connection dropped'),
+      cancels: true,
+    },
+  ])('should turn stale on $name, and re-list on the next sync', async (row) => {
     const listing = { items: ['a'], revision: '10' };
     const { watch, view, watchers, lists } = watchOver(listing);
     await watch.sync();
-    watchers[0]!.watcher.emit(event, arg);
+    watchers[0]!.watcher.emit(row.event, row.arg);
     expect(watch.stale).toBe(true);
     expect(view.staleCalls).toBe(1);
+    expect(watchers[0]!.watcher.cancelled).toBe(row.cancels);
     // Meanwhile etcd changed in ways the stopped watch never reported.
     listing.items = ['x', 'y'];
     listing.revision = '20';
@@ -119,6 +133,7 @@ describe('PrefixWatch', () => {
     const old = watchers[0]!.watcher;
     expect(old.cancelled).toBe(true);
     old.emit('put', kv('late'));
+    old.emit('disconnected', new Error('14 UNAVAILABLE'));
     old.emit('error', new Error('Watcher canceled'));
     expect(view.keys.has('late')).toBe(false);
     expect(watch.stale).toBe(false);

@@ -35,8 +35,8 @@ const CANCEL_BOUND_MS = 2_000;
  * List-then-watch over one etcd key prefix, the life cycle the address and subnet feeds share:
  * list at a revision, watch from the revision after it, let only the current watcher speak (a
  * replaced one may still deliver late events), and when the watch stops (its revision was
- * compacted, it was cancelled) mark the view stale so that it is listed again before it is
- * trusted. `stale` tells callers when to call `sync` first.
+ * compacted, it was cancelled) or its stream drops, mark the view stale so that it is listed
+ * again before it is trusted. `stale` tells callers when to call `sync` first.
  */
 export class PrefixWatch<L> {
   private readonly log = new Logger('PrefixWatch');
@@ -99,18 +99,32 @@ export class PrefixWatch<L> {
       }
     });
     watcher.on('error', (err: Error) => this.lost(watcher, `stopped (${err.message})`));
+    // etcd3 resumes a dropped watch after the header revision of the last reply it got
+    // (node_modules/etcd3/lib/watch.js, Watcher.updateRevision). The "created" reply carries
+    // etcd's current revision, and the changes since the watch's start revision follow it: if
+    // the stream drops in between, the resumed watch skips them while later changes still
+    // arrive. So a disconnect ends this watcher's view; the next sync lists again.
+    watcher.on('disconnected', (err: Error) => {
+      if (this.lost(watcher, `was disconnected (${err.message})`)) {
+        void watcher.cancel().catch(() => undefined);
+      }
+    });
     this.current = true;
   }
 
-  /** The watch of `watcher` can no longer be trusted to have delivered every change. */
-  private lost(watcher: Watcher, why: string): void {
+  /**
+   * The watch of `watcher` can no longer be trusted to have delivered every change: the view is
+   * stale until the next sync. False when `watcher` is not the current one (nothing to do).
+   */
+  private lost(watcher: Watcher, why: string): boolean {
     if (this.watcher !== watcher) {
-      return;
+      return false;
     }
     this.log.warn(`watch of ${this.what} ${why}; re-listing before its next use`);
     this.watcher = undefined;
     this.current = false;
     this.handler.stale();
+    return true;
   }
 
   private async stopWatch(): Promise<void> {
