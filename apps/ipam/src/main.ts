@@ -1,7 +1,7 @@
 import { earlySocketPath } from '#app/config/early';
 
 import { parseArgs, readVersion, USAGE } from './cli.js';
-import { PluginListener } from './listener/plugin-listener.js';
+import { PluginServer } from './plugin-server/plugin-server.js';
 
 /**
  * Entry point of bin/kontena-ipam. The app is imported only when it is going to run, so
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       return;
     case 'run': {
       // Until the app installs its own shutdown hooks, a stop signal just removes the socket.
-      let early: PluginListener | undefined;
+      let early: PluginServer | undefined;
       let opening = true;
       let stopRequested = false;
       const stopEarly = (): void => {
@@ -53,13 +53,13 @@ async function main(): Promise<void> {
  * Opens the plugin socket with only node: modules loaded. An obviously bad socket path is left
  * to the full configuration check, which reports it with every other problem.
  */
-async function openSocketEarly(): Promise<PluginListener | undefined> {
+async function openSocketEarly(): Promise<PluginServer | undefined> {
   const path = earlySocketPath();
   if (path === undefined) {
     return undefined;
   }
   try {
-    return await PluginListener.open(path);
+    return await PluginServer.open(path);
   } catch (e) {
     process.stderr.write(
       `kontena-ipam: cannot start: ${e instanceof Error ? e.message : String(e)}\n`,

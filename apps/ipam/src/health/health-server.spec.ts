@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EtcdConnection, StoreStatus } from '#app/store';
 import type { IpamConfig } from '#app/config';
 
-import type { ListenerStatus, PluginSocket } from '../listener/plugin-socket.js';
+import type { ListenerStatus, PluginServer } from '../plugin-server/plugin-server.js';
 import { HealthServer } from './health-server.js';
 
 const config = { health: { host: '127.0.0.1', port: 0 } } as IpamConfig;
@@ -18,7 +18,7 @@ const running: HealthServer[] = [];
 
 async function start(fakes: Fakes): Promise<number> {
   const store = { status: () => fakes.etcd } as unknown as EtcdConnection;
-  const socket = { status: () => fakes.socket } as unknown as PluginSocket;
+  const socket = { status: () => fakes.socket } as unknown as PluginServer;
   const server = new HealthServer(config, store, socket);
   running.push(server);
   return (await server.listen()).port;

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { EtcdConnection } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
-import { writeError, writeJson } from '../http/json-reply.js';
-import { PluginSocket } from '../listener/plugin-socket.js';
+import { writeError, writeJson } from '../plugin-server/json-wire.js';
+import { PluginServer } from '../plugin-server/plugin-server.js';
 
 export interface HealthReport {
   status: 'ok' | 'ready' | 'not ready';
@@ -14,8 +14,9 @@ export interface HealthReport {
 }
 
 /**
- * The TCP listener of spec 1.6, a plain node:http server rather than a second Nest app: it serves
- * exactly `GET /healthz` and `GET /readyz` (never a plugin call, spec 1.2), everything else 404.
+ * The health listener (README "Health"), a plain node:http server rather than a second Nest app:
+ * it serves exactly `GET /healthz` and `GET /readyz` (never a plugin call: those are served only
+ * on the unix socket), everything else 404.
  */
 @Injectable()
 export class HealthServer implements OnModuleDestroy {
@@ -25,7 +26,7 @@ export class HealthServer implements OnModuleDestroy {
   constructor(
     @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
     private readonly store: EtcdConnection,
-    private readonly socket: PluginSocket,
+    private readonly socket: PluginServer,
   ) {
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.headersTimeout = 10_000;

@@ -13,9 +13,13 @@ import { EtcdConnection, StoreUnavailable } from '#app/store';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
 import { PluginModule } from '../app.module.js';
-import { configurePluginApp, createPluginAdapter, PLUGIN_APP_OPTIONS } from '../app.setup.js';
-import { PluginSocket } from '../listener/plugin-socket.js';
 import { IpamLogger } from '../logger/ipam-logger.js';
+import {
+  PLUGIN_APP_OPTIONS,
+  PluginHttpAdapter,
+  servePluginApp,
+} from '../plugin-server/nest-adapter.js';
+import { PluginServer } from '../plugin-server/plugin-server.js';
 
 // ---------------------------------------------------------------- harness
 
@@ -61,6 +65,7 @@ function allocatorCalls(): number {
 interface Running {
   app: INestApplication;
   socketPath: string;
+  server: PluginServer;
 }
 
 let sockets = 0;
@@ -75,7 +80,10 @@ async function startPlugin(): Promise<Running> {
   })
   class TestConfigModule {}
 
-  const moduleRef = await Test.createTestingModule({ imports: [TestConfigModule, PluginModule] })
+  const server = await PluginServer.open(socketPath);
+  const moduleRef = await Test.createTestingModule({
+    imports: [TestConfigModule, PluginModule.forServer(server)],
+  })
     .overrideProvider(PoolAllocator)
     .useValue(pools)
     .overrideProvider(AddressAllocator)
@@ -84,13 +92,12 @@ async function startPlugin(): Promise<Running> {
     .useValue(store)
     .compile();
   const logger = new IpamLogger('error', { out: () => undefined, err: () => undefined });
-  const app = moduleRef.createNestApplication(createPluginAdapter(), {
+  const app = moduleRef.createNestApplication(new PluginHttpAdapter(server), {
     ...PLUGIN_APP_OPTIONS,
     logger,
   });
-  configurePluginApp(app, logger);
-  await app.get(PluginSocket).listen(app);
-  return { app, socketPath };
+  await servePluginApp(app, server, logger);
+  return { app, socketPath, server };
 }
 
 interface Reply {
@@ -354,6 +361,21 @@ describe('plugin API over the unix socket', () => {
   });
 
   describe('HTTP layer', () => {
+    it("hands Docker's exact method paths to the controller, bypassing Express", async () => {
+      pools.releasePool.mockResolvedValue(undefined);
+      const express: { handle: () => void } = running.app.getHttpAdapter().getInstance();
+      const viaExpress = vi.spyOn(express, 'handle');
+      const exact = await call(socketPath, '/IpamDriver.ReleasePool', {
+        body: dockerJson({ PoolID: 'kontena' }),
+      });
+      expect(exact.status).toBe(200);
+      expect(viaExpress).not.toHaveBeenCalled();
+      const unknown = await call(socketPath, '/IpamDriver.Nope');
+      expect(unknown.status).toBe(404);
+      expect(viaExpress).toHaveBeenCalledTimes(1);
+      viaExpress.mockRestore();
+    });
+
     it.each([
       { name: 'unknown method', method: 'POST', path: '/IpamDriver.Nope' },
       { name: 'GET on a method path', method: 'GET', path: '/IpamDriver.RequestPool' },
@@ -636,7 +658,7 @@ describe('shutdown', () => {
   });
 
   it('cuts calls still in flight after the drain timeout', async () => {
-    const { app, socketPath } = await startPlugin();
+    const { app, socketPath, server } = await startPlugin();
     pools.releasePool.mockReturnValue(new Promise(() => undefined));
     // Settled into a value right away, so the expected rejection is never "unhandled".
     const outcome = call(socketPath, '/IpamDriver.ReleasePool', {
@@ -646,7 +668,7 @@ describe('shutdown', () => {
       (e: unknown) => (e instanceof Error ? e.message : String(e)),
     );
     await vi.waitFor(() => expect(pools.releasePool).toHaveBeenCalled());
-    await app.get(PluginSocket).close(50);
+    await server.close(50);
     expect(await outcome).toMatch(/socket hang up|ECONNRESET/);
     await app.close();
     expect(existsSync(socketPath)).toBe(false);

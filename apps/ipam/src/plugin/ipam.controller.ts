@@ -18,7 +18,8 @@ import {
 export type EmptyReply = Record<string, never>;
 
 /**
- * The IpamDriver calls that change state (spec A.2). Bodies are validated by the global pipe;
+ * The IpamDriver calls that change state (request and reply shapes: moby/moby
+ * daemon/libnetwork/ipams/remote/api/api.go). Bodies are validated by the global pipe;
  * failures are typed errors that the exception filter turns into `{"Err"}` replies.
  */
 @Controller()

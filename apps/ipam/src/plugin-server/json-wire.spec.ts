@@ -2,8 +2,7 @@ import { type ClientRequest, createServer, request, type Server } from 'node:htt
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { jsonBodyReader, parseObject } from './body-reader.js';
-import { writeJson } from './json-reply.js';
+import { parseObject, readJsonBody, writeJson } from './json-wire.js';
 
 describe('parseObject', () => {
   it.each([
@@ -66,7 +65,7 @@ function post(port: number, write: (req: ClientRequest) => void) {
   });
 }
 
-describe('jsonBodyReader', () => {
+describe('readJsonBody', () => {
   let server: Server | undefined;
 
   afterEach(async () => {
@@ -80,9 +79,8 @@ describe('jsonBodyReader', () => {
 
   /** A bare node:http server running only the reader, echoing the parsed body. */
   async function serve(timeoutMs: number): Promise<number> {
-    const reader = jsonBodyReader({ timeoutMs, limit: 64 });
     server = createServer((req, res) => {
-      reader(req, res, () => writeJson(res, 200, (req as { body?: unknown }).body));
+      readJsonBody(req, res, (body) => writeJson(res, 200, body), { timeoutMs, limit: 64 });
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     return (server.address() as AddressInfo).port;

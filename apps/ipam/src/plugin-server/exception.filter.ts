@@ -12,9 +12,12 @@ import type { ServerResponse } from 'node:http';
 import { IpamError, type IpamErrorCode } from '#app/ipam';
 import { IPAM_CONFIG, type IpamConfig } from '#app/config';
 
-import { writeError } from './json-reply.js';
+import { writeError } from './json-wire.js';
 
-/** Spec 1.2: 400 for every refusal, 503 only when etcd stayed unreachable. */
+/**
+ * 400 for every refusal, 503 only when etcd stayed unreachable (never retried by dockerd, which
+ * shows the Err: moby/moby pkg/plugins/client.go).
+ */
 export function statusOfIpamError(code: IpamErrorCode): number {
   switch (code) {
     case 'invalid-request':
@@ -81,14 +84,14 @@ function escapeRegExp(s: string): string {
 }
 
 /**
- * Turns every failure of a plugin call into `{"Err", "Error"}` with the status of spec 1.2:
- * typed domain errors by their code, Nest's HTTP exceptions (404 unknown method, 400 invalid
- * DTO) by their own status, anything else is a bug and a 500.
+ * Turns every failure of a plugin call into `{"Err", "Error"}`: typed domain errors by their
+ * code, Nest's HTTP exceptions (404 unknown method, 400 invalid DTO) by their own status,
+ * anything else is a bug and a 500.
  */
 @Catch()
 export class IpamExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('IpamExceptionFilter');
-  /** Matches etcd keys under ETCD_PREFIX, which must never reach Docker (spec 1.2). */
+  /** Matches etcd keys under ETCD_PREFIX, which must never reach Docker (its log shows Err). */
   private readonly keyPattern: RegExp | undefined;
 
   constructor(@Inject(IPAM_CONFIG) config: IpamConfig) {

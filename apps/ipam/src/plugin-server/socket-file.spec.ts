@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  listenOnSocket,
   prepareSocketPath,
   probeSocket,
   removeSocket,
-  restrictSocket,
   SocketInUseError,
 } from './socket-file.js';
 
@@ -82,20 +82,30 @@ describe('prepareSocketPath', () => {
   });
 });
 
-describe('restrictSocket / removeSocket', () => {
+describe('listenOnSocket / removeSocket', () => {
   it('sets mode 0660 and removes only the socket it created', async () => {
     const path = join(dir, 'p.sock');
-    const server = await listen(path);
-    const ino = await restrictSocket(path);
+    const server = createServer();
+    servers.push(server);
+    const ino = await listenOnSocket(server, path);
     expect(statSync(path).mode & 0o777).toBe(0o660);
-    await removeSocket(path, ino + 1n);
+    removeSocket(path, ino + 1n);
     expect(existsSync(path)).toBe(true);
-    await removeSocket(path, ino);
+    removeSocket(path, ino);
     expect(existsSync(path)).toBe(false);
-    server.close();
   });
 
-  it('ignores a socket that is already gone', async () => {
-    await expect(removeSocket(join(dir, 'gone.sock'))).resolves.toBeUndefined();
+  it('replaces a stale socket and refuses a live one', async () => {
+    const path = join(dir, 'p.sock');
+    await staleSocket(path);
+    const server = createServer();
+    servers.push(server);
+    await listenOnSocket(server, path);
+    expect(await probeSocket(path)).toBe('answers');
+    await expect(listenOnSocket(createServer(), path)).rejects.toThrow(SocketInUseError);
+  });
+
+  it('ignores a socket that is already gone', () => {
+    expect(() => removeSocket(join(dir, 'gone.sock'))).not.toThrow();
   });
 });

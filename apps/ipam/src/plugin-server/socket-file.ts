@@ -1,8 +1,12 @@
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
 
-/** Spec 1.2: the plugin socket is mode 0660 or stricter; its directory is created 0755. */
+/**
+ * The socket file is no wider than 0660: whoever can write to it can allocate addresses. Its
+ * directory is created 0755, like dockerd's /run/docker/plugins.
+ */
 export const SOCKET_MODE = 0o660;
 export const SOCKET_DIR_MODE = 0o755;
 
@@ -43,9 +47,10 @@ export function probeSocket(path: string): Promise<'answers' | 'stale'> {
 }
 
 /**
- * Makes `path` ready for `listen()` (spec 1.2, A.5): creates its directory, refuses when another
- * process answers on it, removes a stale socket left by a crashed run. Anything at the path that
- * is not a socket is left alone: deleting a file someone put there by mistake is not our call.
+ * Makes `path` ready for `listen()`: creates its directory, refuses when another process answers
+ * on it (a second plugin), removes a stale socket left by a crashed run. Anything at the path
+ * that is not a socket is left alone: deleting a file someone put there by mistake is not our
+ * call.
  */
 export async function prepareSocketPath(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: SOCKET_DIR_MODE });
@@ -64,33 +69,43 @@ export async function prepareSocketPath(path: string): Promise<void> {
   if ((await probeSocket(path)) === 'answers') {
     throw new SocketInUseError(`another plugin is already listening on ${path}`);
   }
-  await unlinkIfPresent(path);
+  removeSocket(path);
 }
 
-export async function restrictSocket(path: string): Promise<bigint> {
+/**
+ * Prepares `path`, makes `server` listen on it and restricts the file to {@link SOCKET_MODE}.
+ * Returns the file's inode, so that {@link removeSocket} later removes only our own file.
+ */
+export async function listenOnSocket(server: Server, path: string): Promise<bigint> {
+  await prepareSocketPath(path);
+  // The file is created with the mode the umask leaves; until chmod narrows it to 0660, a umask
+  // of 0117 keeps it from being wider. Nothing else runs this early in the process.
+  const umask = process.umask(0o117);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(umask);
+  }
   await chmod(path, SOCKET_MODE);
   return (await lstat(path, { bigint: true })).ino;
 }
 
-/** Removes the socket file, unless it is gone or has been replaced (another inode) meanwhile. */
-export async function removeSocket(path: string, ino?: bigint): Promise<void> {
+/**
+ * Removes the socket file, unless it is gone or has been replaced (another inode) meanwhile.
+ * Synchronous: it also runs on the way out of a crashing process.
+ */
+export function removeSocket(path: string, ino?: bigint): void {
   try {
-    const stat = await lstat(path, { bigint: true });
-    if (ino !== undefined && stat.ino !== ino) {
+    if (ino !== undefined && lstatSync(path, { bigint: true }).ino !== ino) {
       return;
     }
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') {
-      return;
-    }
-    throw e;
-  }
-  await unlinkIfPresent(path);
-}
-
-async function unlinkIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') {
       throw e;
