@@ -13,8 +13,6 @@ export interface PluginProcess {
   readonly driverName: string;
   readonly healthUrl: string;
   readonly child: ChildProcess;
-  /** Milliseconds from spawn until the socket file existed (when waited for). */
-  socketUpMs?: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /** Resolves with the exit code (or signal name) once the process has exited. */
@@ -40,7 +38,6 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
   const driverName = opts.driverName ?? `kipam-${Math.random().toString(36).slice(2, 8)}`;
   const socketPath = join(dir, `${driverName}.sock`);
   const [healthPort] = await freePorts(1);
-  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [PLUGIN_MAIN], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -91,7 +88,6 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    plugin.socketUpMs = Date.now() - spawnedAt;
   }
   return plugin;
 }

@@ -252,7 +252,61 @@ describe('the built plugin over its unix socket', () => {
   });
 });
 
+/** GET /readyz once it matches `until` (by default: the app has loaded, its checks name etcd). */
+async function readinessOnceLoaded(
+  plugin: PluginProcess,
+  until = /"etcd"/,
+): Promise<{ status: number; body: unknown }> {
+  let ready = { status: 0, body: undefined as unknown };
+  await eventually(`/readyz to match ${until}`, async () => {
+    ready = await httpGet(`${plugin.healthUrl}/readyz`);
+    return until.test(JSON.stringify(ready.body));
+  });
+  return ready;
+}
+
 describe('plugin lifecycle', () => {
+  it('should serve /healthz and /readyz from the moment the socket appears, "starting" until the app is up', async () => {
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'health', ETCD_ENDPOINT: endpoints.join(',') },
+    });
+    try {
+      /** Every distinct /readyz answer in order, and every failed poll of either endpoint. */
+      const readiness: string[] = [];
+      const failures: string[] = [];
+      const poll = async (path: string): Promise<{ status: number; body: unknown } | undefined> =>
+        httpGet(`${plugin.healthUrl}${path}`).catch((e: unknown) => {
+          const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : '';
+          failures.push(`${path}: ${String(e)} ${cause}`);
+          return undefined;
+        });
+      const deadline = Date.now() + 30_000;
+      while (readiness.at(-1)?.startsWith('200') !== true && Date.now() < deadline) {
+        const [healthz, readyz] = await Promise.all([poll('/healthz'), poll('/readyz')]);
+        if (healthz !== undefined && healthz.status !== 200) {
+          failures.push(`/healthz: ${healthz.status}`);
+        }
+        const answer = `${readyz?.status} ${JSON.stringify(readyz?.body)}`;
+        if (readiness.at(-1) !== answer) {
+          readiness.push(answer);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(failures).toEqual([]);
+      expect(readiness).toEqual([
+        '503 {"status":"not ready","checks":{"app":"starting"}}',
+        // etcd is up: the app may report it connected at once or after a first 503.
+        ...readiness.slice(1, -1),
+        '200 {"status":"ready","checks":{"etcd":"ok","socket":"ok"}}',
+      ]);
+      for (const between of readiness.slice(1, -1)) {
+        expect(between).toMatch(/^503 \{"status":"not ready","checks":\{"etcd":/);
+      }
+    } finally {
+      await plugin.stop();
+    }
+  });
+
   it('should answer the handshake while etcd is down, then serve once etcd comes up', async () => {
     const cluster: EtcdCluster = await startEtcd({ name: 'late' });
     await cluster.killMember(0);
@@ -260,20 +314,18 @@ describe('plugin lifecycle', () => {
       env: { NODE_ID: 'late', ETCD_ENDPOINT: cluster.endpoints.join(','), ETCD_WAIT_TIMEOUT: '30' },
     });
     try {
-      // Up before Nest and etcd3 have even loaded: Docker can connect at once.
-      expect(plugin.socketUpMs).toBeLessThan(1_000);
+      // Up before the app (Nest, etcd3) has loaded: Docker can connect at once.
       expect((await pluginCall(plugin.socketPath, 'Plugin.Activate')).status).toBe(200);
       expect(
         (await pluginCall(plugin.socketPath, 'IpamDriver.GetDefaultAddressSpaces')).status,
       ).toBe(200);
-      // The health listener comes up with the app, a moment after the socket.
-      let ready = { status: 0, body: undefined as unknown };
-      await eventually('/readyz to answer', async () => {
-        ready = await httpGet(`${plugin.healthUrl}/readyz`).catch(() => ready);
-        return ready.status !== 0;
+      expect((await httpGet(`${plugin.healthUrl}/readyz`)).body).toEqual({
+        status: 'not ready',
+        checks: { app: 'starting' },
       });
+      // Once the app is up, /readyz names etcd's problem (before that it says "starting").
+      const ready = await readinessOnceLoaded(plugin, /etcd is unreachable/);
       expect(ready.status).toBe(503);
-      expect(JSON.stringify(ready.body)).toMatch(/etcd is unreachable/);
       const pending = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
         Options: { network: 'late' },
         V6: false,
@@ -321,13 +373,8 @@ describe('plugin lifecycle', () => {
     const plugin = await startPlugin({
       env: { NODE_ID: 'drain', ETCD_ENDPOINT: 'http://127.0.0.1:9', ETCD_WAIT_TIMEOUT: '3' },
     });
-    // Wait for the app itself (the health listener starts with it), not only the early socket.
-    await eventually('the app to be up', async () =>
-      httpGet(`${plugin.healthUrl}/healthz`).then(
-        (r) => r.status === 200,
-        () => false,
-      ),
-    );
+    // Wait for the app itself, not only the socket that answers while it loads.
+    await readinessOnceLoaded(plugin);
     const inFlight = pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', { Options: null });
     await new Promise((r) => setTimeout(r, 500));
     const stopped = plugin.stop('SIGTERM');

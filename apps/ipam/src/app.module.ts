@@ -10,20 +10,27 @@ import { createValidationPipe } from './plugin/validation.js';
 import { IpamExceptionFilter } from './plugin-server/exception.filter.js';
 import { PluginServer } from './plugin-server/plugin-server.js';
 
+/** The two listeners main opens before Nest loads; the app closes them on shutdown. */
+export interface Listeners {
+  socket: PluginServer;
+  health: HealthServer;
+}
+
 /**
- * The plugin: Docker's calls on the unix socket (the server main opened before Nest loaded),
- * health on TCP. Expects IPAM_CONFIG from a global module.
+ * The plugin: Docker's calls on the unix socket, health on TCP. Expects IPAM_CONFIG from a
+ * global module. The listeners are providers by value, so that their onModuleDestroy runs
+ * before the modules this one imports (allocators, store) close: calls in flight finish first.
  */
 @Module({})
 export class PluginModule {
-  static forServer(server: PluginServer): DynamicModule {
+  static forListeners({ socket, health }: Listeners): DynamicModule {
     return {
       module: PluginModule,
       imports: [AllocatorModule],
       controllers: [IpamController],
       providers: [
-        { provide: PluginServer, useValue: server },
-        HealthServer,
+        { provide: PluginServer, useValue: socket },
+        { provide: HealthServer, useValue: health },
         { provide: APP_FILTER, useClass: IpamExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
@@ -33,11 +40,11 @@ export class PluginModule {
 
 @Module({})
 export class AppModule {
-  /** `config` is validated already (loadConfig); `server` is the open plugin socket. */
-  static forRoot(config: IpamConfig, server: PluginServer): DynamicModule {
+  /** `config` is the one validated configuration (loadConfig), built before Nest loaded. */
+  static forRoot(config: IpamConfig, listeners: Listeners): DynamicModule {
     return {
       module: AppModule,
-      imports: [IpamConfigModule.forConfig(config), PluginModule.forServer(server)],
+      imports: [IpamConfigModule.forConfig(config), PluginModule.forListeners(listeners)],
     };
   }
 }

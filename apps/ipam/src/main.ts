@@ -1,7 +1,12 @@
-import { earlySocketPath } from '#app/config/early';
+import { ConfigError, type IpamConfig, loadConfig, redactedConfig } from '#app/config';
 
+import type { Listeners } from './app.module.js';
 import { parseArgs, readVersion, USAGE } from './cli.js';
+import { HealthServer } from './health/health-server.js';
+import { IpamLogger } from './logger/ipam-logger.js';
 import { PluginServer } from './plugin-server/plugin-server.js';
+
+const CONTEXT = 'Main';
 
 /**
  * Entry point of bin/kontena-ipam. The app is imported only when it is going to run, so
@@ -20,52 +25,79 @@ async function main(): Promise<void> {
       process.stderr.write(`kontena-ipam: ${action.message}\n\n${USAGE}`);
       process.exitCode = 2;
       return;
-    case 'run': {
-      // Until the app installs its own shutdown hooks, a stop signal just removes the socket.
-      let early: PluginServer | undefined;
-      let opening = true;
-      let stopRequested = false;
-      const stopEarly = (): void => {
-        stopRequested = true;
-        if (!opening) {
-          void (early?.abandon() ?? Promise.resolve()).then(() => process.exit(0));
-        }
-      };
-      process.on('SIGTERM', stopEarly);
-      process.on('SIGINT', stopEarly);
-      // The socket first: Docker may connect while Nest and etcd3 are still loading.
-      early = await openSocketEarly();
-      opening = false;
-      if (stopRequested) {
-        stopEarly();
-      }
-      const { start } = await import('./bootstrap.js');
-      await start(readVersion(), early, () => {
-        process.off('SIGTERM', stopEarly);
-        process.off('SIGINT', stopEarly);
-      });
+    case 'run':
+      await run(readVersion());
       return;
-    }
   }
 }
 
 /**
- * Opens the plugin socket with only node: modules loaded. An obviously bad socket path is left
- * to the full configuration check, which reports it with every other problem.
+ * The one validated configuration first, then both listeners, then the app (Nest, etcd3), which
+ * takes them over: Docker can connect, and health answer, while the app is still loading.
  */
-async function openSocketEarly(): Promise<PluginServer | undefined> {
-  const path = earlySocketPath();
-  if (path === undefined) {
-    return undefined;
+async function run(version: string): Promise<void> {
+  const config = configOrExit();
+  const logger = new IpamLogger(config.logLevel);
+  logger.log(
+    `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,
+    CONTEXT,
+  );
+  // Until the app installs its own shutdown hooks, a stop signal closes the listeners (answering
+  // the calls waiting on the socket) and exits 0.
+  let listeners: Listeners | undefined;
+  let stopRequested = false;
+  const stopEarly = (): void => {
+    stopRequested = true;
+    if (listeners !== undefined) {
+      void closeListeners(listeners).then(() => process.exit(0));
+    }
+  };
+  process.on('SIGTERM', stopEarly);
+  process.on('SIGINT', stopEarly);
+  listeners = await openListenersOrExit(config, logger);
+  if (stopRequested) {
+    stopEarly();
+    return;
   }
+  const { start } = await import('./bootstrap.js');
+  await start({ config, logger, listeners }, () => {
+    process.off('SIGTERM', stopEarly);
+    process.off('SIGINT', stopEarly);
+  });
+}
+
+/** A bad environment prints every problem and exits 1, before anything listens. */
+function configOrExit(): IpamConfig {
   try {
-    return await PluginServer.open(path);
+    return loadConfig(process.env);
   } catch (e) {
-    process.stderr.write(
-      `kontena-ipam: cannot start: ${e instanceof Error ? e.message : String(e)}\n`,
-    );
+    if (e instanceof ConfigError) {
+      process.stderr.write(`kontena-ipam: ${e.message}\n`);
+      return process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Health first, so that it answers from the moment the socket file appears (Docker connects as
+ * soon as it does). Either failing to listen (socket in use, port taken) is logged and exits 1.
+ */
+async function openListenersOrExit(config: IpamConfig, logger: IpamLogger): Promise<Listeners> {
+  let health: HealthServer | undefined;
+  try {
+    health = await HealthServer.open(config.health, logger);
+    return { health, socket: await PluginServer.open(config.socketPath, logger) };
+  } catch (e) {
+    logger.error(`cannot start: ${e instanceof Error ? e.message : String(e)}`, undefined, CONTEXT);
+    await health?.close();
     return process.exit(1);
   }
+}
+
+/** A stop before the app took the listeners over: waiting calls get a 503, then both close. */
+async function closeListeners({ socket, health }: Listeners): Promise<void> {
+  await Promise.all([socket.abandon(), health.close()]);
 }
 
 main().catch((e: unknown) => {

@@ -14,7 +14,6 @@ import {
 import { isNodeId, NODE_ID_RULE } from '#app/ipam';
 
 import { parseIpv4Cidr } from './cidr.js';
-import { DEFAULT_SOCKET_PATH } from './early.js';
 import {
   driverNameOfSocket,
   isDockerHost,
@@ -69,7 +68,7 @@ export const ENV_DEFAULTS: Readonly<Partial<Record<EnvName, string>>> = {
   LOG_LEVEL: '1',
   KONTENA_IPAM_SUPERNET: '10.80.0.0/12',
   KONTENA_IPAM_SUBNET_LENGTH: '24',
-  KONTENA_IPAM_SOCKET: DEFAULT_SOCKET_PATH,
+  KONTENA_IPAM_SOCKET: '/run/docker/plugins/kontena-ipam.sock',
   KONTENA_IPAM_AVOID_HOST_ROUTES: 'true',
   KONTENA_IPAM_HEALTH_LISTEN: '127.0.0.1:2275',
   DOCKER_HOST: 'unix:///var/run/docker.sock',

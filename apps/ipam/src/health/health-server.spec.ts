@@ -1,13 +1,14 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { EtcdConnection, StoreStatus } from '#app/store';
-import type { IpamConfig } from '#app/config';
+import type { StoreStatus } from '#app/store';
 
-import type { ListenerStatus, PluginServer } from '../plugin-server/plugin-server.js';
-import { HealthServer } from './health-server.js';
+import type { ListenerStatus } from '../plugin-server/plugin-server.js';
+import { HealthServer, readiness } from './health-server.js';
 
-const config = { health: { host: '127.0.0.1', port: 0 } } as IpamConfig;
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+const logged: string[] = [];
+const logger = { log: (m: unknown) => logged.push(String(m)), warn: () => 0, error: () => 0 };
 
 interface Fakes {
   etcd: StoreStatus;
@@ -16,12 +17,14 @@ interface Fakes {
 
 const running: HealthServer[] = [];
 
-async function start(fakes: Fakes): Promise<number> {
-  const store = { status: () => fakes.etcd } as unknown as EtcdConnection;
-  const socket = { status: () => fakes.socket } as unknown as PluginServer;
-  const server = new HealthServer(config, store, socket);
+/** A health server the app has been attached to (`fakes` undefined: still starting). */
+async function start(fakes: Fakes | undefined): Promise<number> {
+  const server = await HealthServer.open(LOOPBACK, logger);
   running.push(server);
-  return (await server.listen()).port;
+  if (fakes !== undefined) {
+    server.attach(() => readiness(fakes.etcd, fakes.socket));
+  }
+  return server.address.port;
 }
 
 function get(port: number, path: string, method = 'GET') {
@@ -46,10 +49,16 @@ function get(port: number, path: string, method = 'GET') {
 const UP: Fakes = { etcd: { ready: true, detail: 'ok' }, socket: { ok: true, detail: 'ok' } };
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.onModuleDestroy()));
+  await Promise.all(running.splice(0).map((s) => s.close()));
 });
 
 describe('HealthServer', () => {
+  it('GET /healthz is 200 while the app is still loading', async () => {
+    const port = await start(undefined);
+    expect(await get(port, '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(logged).toContain(`serving /healthz and /readyz on 127.0.0.1:${port}`);
+  });
+
   it('GET /healthz is 200 whatever etcd does', async () => {
     const port = await start({ ...UP, etcd: { ready: false, detail: 'etcd is unreachable' } });
     expect(await get(port, '/healthz')).toEqual({
@@ -60,6 +69,12 @@ describe('HealthServer', () => {
   });
 
   it.each([
+    {
+      name: 'app still loading',
+      fakes: undefined,
+      status: 503,
+      body: { status: 'not ready', checks: { app: 'starting' } },
+    },
     {
       name: 'all up',
       fakes: UP,
@@ -77,11 +92,11 @@ describe('HealthServer', () => {
     },
     {
       name: 'socket not listening',
-      fakes: { ...UP, socket: { ok: false, detail: 'not listening on /p.sock (idle)' } },
+      fakes: { ...UP, socket: { ok: false, detail: 'not listening on /p.sock (loading)' } },
       status: 503,
       body: {
         status: 'not ready',
-        checks: { etcd: 'ok', socket: 'not listening on /p.sock (idle)' },
+        checks: { etcd: 'ok', socket: 'not listening on /p.sock (loading)' },
       },
     },
   ])('GET /readyz: $name', async ({ fakes, status, body }) => {

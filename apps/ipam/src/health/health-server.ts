@@ -1,67 +1,97 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { EtcdConnection } from '#app/store';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import type { StoreStatus } from '#app/store';
 
 import { writeError, writeJson } from '../plugin-server/json-wire.js';
-import { PluginServer } from '../plugin-server/plugin-server.js';
+import type { ListenerStatus } from '../plugin-server/plugin-server.js';
 
 export interface HealthReport {
   status: 'ok' | 'ready' | 'not ready';
   checks?: Record<string, string>;
 }
 
+export interface Readiness {
+  status: number;
+  report: HealthReport;
+}
+
+/** Until the app has loaded: etcd is not even connected yet, and calls wait on the socket. */
+export const STARTING: Readiness = {
+  status: 503,
+  report: { status: 'not ready', checks: { app: 'starting' } },
+};
+
+/** 200 when etcd answers and the plugin socket is listening, else 503 naming what failed. */
+export function readiness(etcd: StoreStatus, socket: ListenerStatus): Readiness {
+  const ready = etcd.ready && socket.ok;
+  return {
+    status: ready ? 200 : 503,
+    report: {
+      status: ready ? 'ready' : 'not ready',
+      checks: { etcd: etcd.ready ? 'ok' : etcd.detail, socket: socket.detail },
+    },
+  };
+}
+
 /**
  * The health listener (README "Health"), a plain node:http server rather than a second Nest app:
  * it serves exactly `GET /healthz` and `GET /readyz` (never a plugin call: those are served only
- * on the unix socket), everything else 404.
+ * on the unix socket), everything else 404. main opens it with the socket, before the app has
+ * loaded, so that the port never refuses while the plugin runs; /readyz says "starting" until
+ * the app hands it its checks ({@link attach}).
  */
-@Injectable()
-export class HealthServer implements OnModuleDestroy {
-  private readonly logger = new Logger('HealthServer');
-  private readonly server: Server;
+export class HealthServer {
+  private check: () => Readiness = () => STARTING;
 
-  constructor(
-    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
-    private readonly store: EtcdConnection,
-    private readonly socket: PluginServer,
-  ) {
-    this.server = createServer((req, res) => this.handle(req, res));
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 15_000;
-  }
+  private constructor(private readonly http: Server) {}
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = this.config.health;
+  static async open(
+    listen: { host: string; port: number },
+    logger: LoggerService,
+  ): Promise<HealthServer> {
+    const http = createServer();
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 15_000;
+    const server = new HealthServer(http);
+    http.on('request', (req: IncomingMessage, res: ServerResponse) => server.handle(req, res));
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+      http.once('error', reject);
+      http.listen(listen.port, listen.host, () => {
+        http.off('error', reject);
         resolve();
       });
     });
-    const address = this.server.address();
+    const { address, port } = server.address;
+    logger.log(`serving /healthz and /readyz on ${address}:${port}`, 'HealthServer');
+    return server;
+  }
+
+  get address(): AddressInfo {
+    const address = this.http.address();
     if (address === null || typeof address === 'string') {
       throw new Error(`health listener has no TCP address (${String(address)})`);
     }
-    this.logger.log(`serving /healthz and /readyz on ${address.address}:${address.port}`);
     return address;
   }
 
-  /** 200 when etcd answers and the plugin socket is listening, else 503 naming what failed. */
-  readiness(): { status: number; report: HealthReport } {
-    const etcd = this.store.status();
-    const socket = this.socket.status();
-    const ready = etcd.ready && socket.ok;
-    return {
-      status: ready ? 200 : 503,
-      report: {
-        status: ready ? 'ready' : 'not ready',
-        checks: { etcd: etcd.ready ? 'ok' : etcd.detail, socket: socket.detail },
-      },
-    };
+  /** The app is up: /readyz answers with `check` from now on. */
+  attach(check: () => Readiness): void {
+    this.check = check;
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.close();
+  }
+
+  async close(): Promise<void> {
+    if (!this.http.listening) {
+      return;
+    }
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    await closed;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -69,7 +99,7 @@ export class HealthServer implements OnModuleDestroy {
     if (req.method === 'GET' && path === '/healthz') {
       writeJson(res, 200, { status: 'ok' } satisfies HealthReport);
     } else if (req.method === 'GET' && path === '/readyz') {
-      const { status, report } = this.readiness();
+      const { status, report } = this.check();
       writeJson(res, status, report);
     } else {
       writeError(
@@ -80,14 +110,5 @@ export class HealthServer implements OnModuleDestroy {
     }
     // Health requests carry no body; drop whatever a client sent.
     req.resume();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    if (!this.server.listening) {
-      return;
-    }
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
   }
 }

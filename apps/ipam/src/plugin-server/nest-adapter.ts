@@ -1,4 +1,4 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { RequestHandler } from '@nestjs/common/interfaces/index.js';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { ServerResponse } from 'node:http';
@@ -74,12 +74,8 @@ export class PluginHttpAdapter extends ExpressAdapter {
  * Initialises `app` (which registers its routes with the server through the adapter) and serves
  * the socket's calls with it, starting with those that waited for it.
  */
-export async function servePluginApp(
-  app: INestApplication,
-  server: PluginServer,
-  logger: LoggerService,
-): Promise<void> {
+export async function servePluginApp(app: INestApplication, server: PluginServer): Promise<void> {
   await app.init();
   const express: CallHandler = app.getHttpAdapter().getInstance();
-  server.attach(express, logger);
+  server.attach(express);
 }

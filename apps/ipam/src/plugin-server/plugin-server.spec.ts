@@ -61,7 +61,7 @@ async function waitingCall(path: string, method: string, body: string) {
   return sent;
 }
 
-function silentLogger(): LoggerService & { lines: string[] } {
+function recordingLogger(): LoggerService & { lines: string[] } {
   const lines: string[] = [];
   const keep =
     (level: string) =>
@@ -77,8 +77,8 @@ function silentLogger(): LoggerService & { lines: string[] } {
   };
 }
 
-async function open(path: string): Promise<PluginServer> {
-  const server = await PluginServer.open(path);
+async function open(path: string, logger = recordingLogger()): Promise<PluginServer> {
+  const server = await PluginServer.open(path, logger);
   servers.push(server);
   return server;
 }
@@ -91,12 +91,12 @@ async function serving(
   ),
 ) {
   const path = join(dir, 'p.sock');
-  const server = await open(path);
+  const logger = recordingLogger();
+  const server = await open(path, logger);
   for (const [route, handler] of Object.entries(routes)) {
     server.route(route, handler);
   }
-  const logger = silentLogger();
-  server.attach(fallback, logger);
+  server.attach(fallback);
   return { path, server, fallback, logger };
 }
 
@@ -145,7 +145,7 @@ describe('PluginServer', () => {
     const server = await open(path);
     const before = await call(path, 'IpamDriver.GetDefaultAddressSpaces').reply;
     const fallback = vi.fn<CallHandler>(answer);
-    server.attach(fallback, silentLogger());
+    server.attach(fallback);
     const after = await call(path, 'IpamDriver.GetDefaultAddressSpaces').reply;
     const spaces = {
       LocalDefaultAddressSpace: 'kontenalocal',
@@ -165,7 +165,7 @@ describe('PluginServer', () => {
     server.attach((req, res) => {
       seen.push(JSON.stringify((req as { body?: unknown }).body));
       writeJson(res, 200, { seen: seen.length });
-    }, silentLogger());
+    });
     expect((await first.reply).body).toEqual({ seen: 1 });
     expect((await second.reply).body).toEqual({ seen: 2 });
     expect(seen).toEqual(['{"n":1}', '{"n":2}']);
@@ -175,7 +175,7 @@ describe('PluginServer', () => {
     const path = join(dir, 'status.sock');
     const server = await open(path);
     expect(server.status()).toEqual({ ok: false, detail: `not listening on ${path} (loading)` });
-    server.attach(answer, silentLogger());
+    server.attach(answer);
     expect(server.status()).toEqual({ ok: true, detail: 'ok' });
     await server.close(100);
     expect(server.status()).toEqual({ ok: false, detail: `not listening on ${path} (closed)` });

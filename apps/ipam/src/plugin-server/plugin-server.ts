@@ -61,7 +61,6 @@ export class PluginServer {
   private readonly waiting: [IncomingMessage, ServerResponse][] = [];
   /** Express, once the app is attached. */
   private fallback: CallHandler | undefined;
-  private logger: LoggerService | undefined;
   /** Set by abandon: why every call is now refused. */
   private refusal: string | undefined;
   private abandoned: Promise<void> | undefined;
@@ -73,6 +72,7 @@ export class PluginServer {
   private constructor(
     readonly path: string,
     private readonly http: Server,
+    private readonly logger: LoggerService,
   ) {
     for (const [route, reply] of HANDSHAKE_REPLIES) {
       this.routes.set(route, (_req, res) => writeJson(res, 200, reply));
@@ -87,11 +87,11 @@ export class PluginServer {
   }
 
   /** Prepares the path (refusing when another plugin answers on it), listens, restricts it. */
-  static async open(path: string): Promise<PluginServer> {
+  static async open(path: string, logger: LoggerService): Promise<PluginServer> {
     // Calls may wait on etcd for up to ETCD_WAIT_TIMEOUT (max 3600 s) and Docker never times
     // them out (moby/moby pkg/plugins/client.go), so there is no request timeout.
     const http = createServer({ requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS });
-    const server = new PluginServer(path, http);
+    const server = new PluginServer(path, http, logger);
     server.inode = await listenOnSocket(http, path);
     return server;
   }
@@ -110,14 +110,13 @@ export class PluginServer {
    * The app has loaded: `fallback` (Express) answers what the route table does not, starting
    * with the calls that waited. Ignored once the socket was abandoned (a stop during start-up).
    */
-  attach(fallback: CallHandler, logger: LoggerService): void {
+  attach(fallback: CallHandler): void {
     if (this.refusal !== undefined || this.state !== 'loading') {
       return;
     }
     this.fallback = fallback;
-    this.logger = logger;
     this.state = 'serving';
-    logger.log(`serving the plugin API on ${this.path}`, LOG_CONTEXT);
+    this.logger.log(`serving the plugin API on ${this.path}`, LOG_CONTEXT);
     for (const [req, res] of this.waiting.splice(0)) {
       if (!res.writableEnded && !req.destroyed) {
         this.dispatch(req, res);
@@ -148,11 +147,11 @@ export class PluginServer {
       return;
     }
     this.state = 'closing';
-    this.logger?.log(`shutting down: no longer accepting calls on ${this.path}`, LOG_CONTEXT);
+    this.logger.log(`shutting down: no longer accepting calls on ${this.path}`, LOG_CONTEXT);
     // Resolves once every connection the server accepted has ended.
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     if (this.inFlight > 0) {
-      this.logger?.log(
+      this.logger.log(
         `waiting up to ${timeoutMs / 1000} s for ${this.inFlight} call(s) in flight`,
         LOG_CONTEXT,
       );
@@ -170,7 +169,7 @@ export class PluginServer {
     clearInterval(sweep);
     clearTimeout(timer);
     if (timedOut) {
-      this.logger?.warn(
+      this.logger.warn(
         `cutting ${this.inFlight} call(s) still in flight after ${timeoutMs} ms`,
         LOG_CONTEXT,
       );
@@ -179,7 +178,7 @@ export class PluginServer {
     }
     removeSocket(this.path, this.inode);
     this.state = 'closed';
-    this.logger?.log('plugin socket closed', LOG_CONTEXT);
+    this.logger.log('plugin socket closed', LOG_CONTEXT);
   }
 
   /**
@@ -192,7 +191,7 @@ export class PluginServer {
   abandon(reason = 'the plugin is shutting down', graceMs = ABANDON_GRACE_MS): Promise<void> {
     if (this.abandoned === undefined) {
       if (this.state === 'loading') {
-        this.logger?.log(`shutting down before serving: closing ${this.path}`, LOG_CONTEXT);
+        this.logger.log(`shutting down before serving: closing ${this.path}`, LOG_CONTEXT);
       }
       this.refusal = reason;
       for (const [req, res] of this.waiting.splice(0)) {
@@ -265,9 +264,6 @@ export class PluginServer {
    */
   private logCall(req: IncomingMessage, res: ServerResponse): void {
     const logger = this.logger;
-    if (logger === undefined) {
-      return;
-    }
     const started = process.hrtime.bigint();
     const elapsed = (): string =>
       `${(Number((process.hrtime.bigint() - started) / 1000n) / 1000).toFixed(1)}ms`;
@@ -298,7 +294,7 @@ export class PluginServer {
         : err === undefined
           ? 'no handler answered'
           : (JSON.stringify(err) ?? typeof err);
-    this.logger?.error(
+    this.logger.error(
       `${req.method ?? '?'} ${req.url ?? '?'}: ${why}`,
       err instanceof Error ? err.stack : undefined,
       CALL_LOG_CONTEXT,

@@ -1,4 +1,4 @@
-import { Global, type INestApplication, Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Agent, request } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -10,9 +10,10 @@ import { AddressAllocator, PoolAllocator } from '#app/allocator';
 import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import { EtcdConnection, StoreUnavailable } from '#app/store';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import type { IpamConfig } from '#app/config';
 
-import { PluginModule } from '../app.module.js';
+import { AppModule } from '../app.module.js';
+import { HealthServer } from '../health/health-server.js';
 import { IpamLogger } from '../logger/ipam-logger.js';
 import {
   PLUGIN_APP_OPTIONS,
@@ -73,16 +74,11 @@ let sockets = 0;
 /** The plugin as main.ts builds it, with fake allocators and store, on a fresh unix socket. */
 async function startPlugin(): Promise<Running> {
   const socketPath = join(dir, `p${++sockets}.sock`);
-  @Global()
-  @Module({
-    providers: [{ provide: IPAM_CONFIG, useValue: configFor(socketPath) }],
-    exports: [IPAM_CONFIG],
-  })
-  class TestConfigModule {}
-
-  const server = await PluginServer.open(socketPath);
+  const logger = new IpamLogger('error', { out: () => undefined, err: () => undefined });
+  const server = await PluginServer.open(socketPath, logger);
+  const health = await HealthServer.open({ host: '127.0.0.1', port: 0 }, logger);
   const moduleRef = await Test.createTestingModule({
-    imports: [TestConfigModule, PluginModule.forServer(server)],
+    imports: [AppModule.forRoot(configFor(socketPath), { socket: server, health })],
   })
     .overrideProvider(PoolAllocator)
     .useValue(pools)
@@ -91,12 +87,11 @@ async function startPlugin(): Promise<Running> {
     .overrideProvider(EtcdConnection)
     .useValue(store)
     .compile();
-  const logger = new IpamLogger('error', { out: () => undefined, err: () => undefined });
   const app = moduleRef.createNestApplication(new PluginHttpAdapter(server), {
     ...PLUGIN_APP_OPTIONS,
     logger,
   });
-  await servePluginApp(app, server, logger);
+  await servePluginApp(app, server);
   return { app, socketPath, server };
 }
 
