@@ -27,6 +27,8 @@ export interface StartPluginOptions {
   driverName?: string;
   /** Wait for the socket to appear (default true). */
   waitForSocket?: boolean;
+  /** Options for node before the plugin's main, e.g. a test-only `--import` preload. */
+  nodeArgs?: string[];
 }
 
 /** Starts the built plugin (`dist/`) as dockerd would find it: a process with a unix socket. */
@@ -38,7 +40,7 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
   const driverName = opts.driverName ?? `kipam-${Math.random().toString(36).slice(2, 8)}`;
   const socketPath = join(dir, `${driverName}.sock`);
   const [healthPort] = await freePorts(1);
-  const child = spawn(process.execPath, [PLUGIN_MAIN], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), PLUGIN_MAIN], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       LOG_LEVEL: 'debug',

@@ -413,6 +413,38 @@ describe('plugin lifecycle', () => {
     expect(existsSync(plugin.socketPath)).toBe(false);
   });
 
+  it.each([
+    {
+      name: 'an uncaught exception',
+      kind: 'uncaught exception',
+      fault: 'throw new Error("test crash")',
+    },
+    {
+      name: 'an unhandled rejection',
+      kind: 'unhandled rejection',
+      fault: 'void Promise.reject(new Error("test crash"))',
+    },
+  ])('should log $name, remove its socket and exit non-zero', async ({ kind, fault }) => {
+    // A test-only preload makes the plugin fail on SIGUSR2, from outside its own code.
+    const preload = `process.on("SIGUSR2", () => { ${fault}; });`;
+    const plugin = await startPlugin({
+      env: { NODE_ID: 'crash', ETCD_ENDPOINT: endpoints.join(',') },
+      nodeArgs: [`--import=data:text/javascript,${encodeURIComponent(preload)}`],
+    });
+    try {
+      await readinessOnceLoaded(plugin);
+      plugin.child.kill('SIGUSR2');
+      const code = await plugin.exited;
+      expect(code).toBe(1);
+      expect(existsSync(plugin.socketPath)).toBe(false);
+      expect(plugin.output()).toMatch(
+        new RegExp(`ERROR \\[Main\\] ${kind}, exiting: Error: test crash\n\\s+at `),
+      );
+    } finally {
+      await plugin.stop();
+    }
+  });
+
   it('should refuse to start when another process answers on its socket', async () => {
     const first = await startPlugin({
       env: { NODE_ID: 'one', ETCD_ENDPOINT: endpoints.join(',') },

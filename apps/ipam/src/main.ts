@@ -2,11 +2,20 @@ import { ConfigError, type IpamConfig, loadConfig, redactedConfig } from '#app/c
 
 import type { Listeners } from './app.module.js';
 import { parseArgs, readVersion, USAGE } from './cli.js';
+import { exitOnCrash } from './exit-on-crash.js';
 import { HealthServer } from './health/health-server.js';
 import { IpamLogger } from './logger/ipam-logger.js';
 import { PluginServer } from './plugin-server/plugin-server.js';
 
 const CONTEXT = 'Main';
+
+/** What becomes of a failure that reaches main; the plugin's own handling once it has a logger. */
+let onFailure = (e: unknown): void => {
+  process.stderr.write(
+    `kontena-ipam: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
+  process.exit(1);
+};
 
 /**
  * Entry point of bin/kontena-ipam. The app is imported only when it is going to run, so
@@ -42,9 +51,10 @@ async function run(version: string): Promise<void> {
     `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,
     CONTEXT,
   );
+  let listeners: Listeners | undefined;
+  onFailure = exitOnCrash(process, logger, () => listeners?.socket.removeFile());
   // Until the app installs its own shutdown hooks, a stop signal closes the listeners (answering
   // the calls waiting on the socket) and exits 0.
-  let listeners: Listeners | undefined;
   let stopRequested = false;
   const stopEarly = (): void => {
     stopRequested = true;
@@ -100,9 +110,4 @@ async function closeListeners({ socket, health }: Listeners): Promise<void> {
   await Promise.all([socket.abandon(), health.close()]);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(
-    `kontena-ipam: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-  );
-  process.exit(1);
-});
+main().catch((e: unknown) => onFailure(e));

@@ -1,5 +1,14 @@
 import type { LoggerService } from '@nestjs/common';
-import { existsSync, mkdtempSync, rmSync, statSync, watch } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +188,18 @@ describe('PluginServer', () => {
     expect(server.status()).toEqual({ ok: true, detail: 'ok' });
     await server.close(100);
     expect(server.status()).toEqual({ ok: false, detail: `not listening on ${path} (closed)` });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('should remove its socket file at once (a crash) only while the file is still its own', async () => {
+    const path = join(dir, 'crash.sock');
+    const server = await open(path);
+    renameSync(path, `${path}.ours`);
+    writeFileSync(path, 'a successor');
+    server.removeFile();
+    expect(readFileSync(path, 'utf8')).toBe('a successor');
+    renameSync(`${path}.ours`, path);
+    server.removeFile();
     expect(existsSync(path)).toBe(false);
   });
 

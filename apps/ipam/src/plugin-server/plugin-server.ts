@@ -96,9 +96,12 @@ export class PluginServer {
     return server;
   }
 
-  /** The inode of our socket file (0 until it exists). */
-  get ino(): bigint {
-    return this.inode;
+  /**
+   * Removes the socket file at once, if it is still ours (same inode): for a process on its way
+   * out after a crash, which has no time to close the server.
+   */
+  removeFile(): void {
+    removeSocket(this.path, this.inode);
   }
 
   /** Adds an exact POST path to the route table (PluginHttpAdapter, for each Nest route). */
@@ -176,7 +179,7 @@ export class PluginServer {
       this.http.closeAllConnections();
       await closed;
     }
-    removeSocket(this.path, this.inode);
+    this.removeFile();
     this.state = 'closed';
     this.logger.log('plugin socket closed', LOG_CONTEXT);
   }
@@ -201,7 +204,7 @@ export class PluginServer {
         await sleep(graceMs);
         this.http.close();
         this.http.closeAllConnections();
-        removeSocket(this.path, this.inode);
+        this.removeFile();
         this.state = 'closed';
       })();
     }
