@@ -43,8 +43,9 @@ const LOG_CONTEXT = 'PluginSocket';
 const CALL_LOG_CONTEXT = 'PluginCall';
 
 /**
- * The plugin API on its unix socket, opened before Nest, etcd3 and the validators have loaded
- * (a second or more on a busy host) so that Docker can connect at once.
+ * The plugin API on its unix socket, opened by main right after the configuration check and
+ * before the app (Nest's modules, etcd3) has loaded, a second or more on a busy host, so that
+ * Docker can connect at once.
  *
  * One route table serves every call, before and after the app has loaded: exact POST paths to
  * handlers, the handshake's from the start, the controllers' once Nest registers them (see
@@ -97,8 +98,8 @@ export class PluginServer {
   }
 
   /**
-   * Removes the socket file at once, if it is still ours (same inode): for a process on its way
-   * out after a crash, which has no time to close the server.
+   * Removes the socket file now, if it is still ours (same inode). Synchronous, so that a
+   * crashing process can do it on its way out, without closing the server.
    */
   removeFile(): void {
     removeSocket(this.path, this.inode);
