@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import type { IpamConfig } from '#app/config';
-import { EtcdStore } from '#app/store';
+import { EtcdConnection } from '#app/store';
 
 import { AppModule, type Listeners } from './app.module.js';
 import { readiness } from './health/health-server.js';
@@ -48,7 +48,7 @@ export async function start(
     releaseEarlySignals();
     // Without waiting for etcd: Docker activates the plugin and etcd may come later.
     await servePluginApp(app, socket);
-    const store = app.get(EtcdStore);
+    const store = app.get(EtcdConnection);
     health.attach(() => readiness(store.status(), socket.status()));
   } catch (e) {
     logger.error(
