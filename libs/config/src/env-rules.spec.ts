@@ -7,6 +7,7 @@ import {
   parseEtcdEndpoint,
   parseHostPort,
   parseLogLevel,
+  parseSupernet,
   redactUserinfo,
   splitList,
   toStrictInt,
@@ -90,6 +91,13 @@ describe('parseHostPort', () => {
     { name: 'IPv4 host', text: '127.0.0.1:2275', expected: { host: '127.0.0.1', port: 2275 } },
     { name: 'bad dotted number', text: '127.0.0.256:2275', expected: undefined },
     { name: 'bracketed IPv6', text: '[::1]:2275', expected: { host: '::1', port: 2275 } },
+    {
+      name: 'bracketed IPv6 with a zone',
+      text: '[fe80::1%eth0]:2275',
+      expected: { host: 'fe80::1%eth0', port: 2275 },
+    },
+    { name: 'bracketed IPv6 with an empty zone', text: '[fe80::1%]:2275', expected: undefined },
+    { name: 'bracketed bad IPv6', text: '[1::2::3]:2275', expected: undefined },
     { name: 'unbracketed IPv6', text: '::1:2275', expected: undefined },
     { name: 'brackets around a name', text: '[etcd]:2379', expected: undefined },
     {
@@ -101,6 +109,37 @@ describe('parseHostPort', () => {
   ];
   it.each(cases)('$name', ({ text, expected }) => {
     expect(parseHostPort(text)).toEqual(expected);
+  });
+});
+
+describe('parseSupernet', () => {
+  const cases = [
+    { name: 'empty string', text: '', expected: { ok: false, reason: 'syntax' } },
+    { name: 'whole space /0', text: '0.0.0.0/0', expected: { ok: true, prefix: '0.0.0.0/0' } },
+    {
+      name: 'typical network',
+      text: '10.80.0.0/12',
+      expected: { ok: true, prefix: '10.80.0.0/12' },
+    },
+    {
+      name: 'host bits are kept for the caller to report',
+      text: '10.80.1.0/12',
+      expected: { ok: true, prefix: '10.80.1.0/12' },
+    },
+    { name: 'IPv6 network', text: 'fd00::/8', expected: { ok: false, reason: 'ipv6' } },
+    { name: 'IPv6 address without prefix', text: '::1', expected: { ok: false, reason: 'ipv6' } },
+    { name: 'IPv6 with a bad length', text: 'fd00::/129', expected: { ok: false, reason: 'ipv6' } },
+    { name: 'missing prefix length', text: '10.80.0.0', expected: { ok: false, reason: 'syntax' } },
+    {
+      name: 'octal-looking octet',
+      text: '010.80.0.0/12',
+      expected: { ok: false, reason: 'syntax' },
+    },
+    { name: 'bad IPv6 text', text: '1::2::3/8', expected: { ok: false, reason: 'syntax' } },
+  ];
+  it.each(cases)('$name', ({ text, expected }) => {
+    const parsed = parseSupernet(text);
+    expect(parsed.ok ? { ok: true, prefix: parsed.prefix.toString() } : parsed).toEqual(expected);
   });
 });
 

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import ipaddr from 'ipaddr.js';
+
+import { Addr, parseIPv4Number, Prefix } from '#app/net';
 
 import { LOG_LEVELS, type LogLevelName } from './ipam-config.js';
 
@@ -56,7 +57,17 @@ export function isHostName(text: string): boolean {
     return false;
   }
   // Something that looks like a dotted number must be a real four-part IPv4 address.
-  return !/^[\d.]+$/.test(text) || ipaddr.IPv4.isValidFourPartDecimal(text);
+  return !/^[\d.]+$/.test(text) || parseIPv4Number(text) !== undefined;
+}
+
+/**
+ * IPv6 text as written between URL brackets. A zone (`fe80::1%eth0`) is allowed here, unlike in
+ * libs/net: a listen address on a link-local address needs it, and it is not part of the address.
+ */
+function isIPv6Host(text: string): boolean {
+  const zone = /%[0-9a-z]+$/i.exec(text);
+  const address = zone === null ? text : text.slice(0, zone.index);
+  return Addr.tryParse(address)?.family === 6;
 }
 
 export interface HostPort {
@@ -73,7 +84,7 @@ export function parseHostPort(text: string): HostPort | undefined {
   }
   const [, ipv6, name, portText] = match;
   const host = ipv6 ?? name ?? '';
-  if (ipv6 === undefined ? !isHostName(host) : !ipaddr.IPv6.isValid(host)) {
+  if (ipv6 === undefined ? !isHostName(host) : !isIPv6Host(host)) {
     return undefined;
   }
   if (portText === undefined) {
@@ -81,6 +92,23 @@ export function parseHostPort(text: string): HostPort | undefined {
   }
   const port = Number(portText);
   return port >= 1 && port <= 65_535 ? { host, port } : undefined;
+}
+
+export type SupernetParse = { ok: true; prefix: Prefix } | { ok: false; reason: 'ipv6' | 'syntax' };
+
+/**
+ * An IPv4 network in CIDR notation (`a.b.c.d/len`, strict as libs/net parses it: four decimal
+ * octets without leading zeros, a decimal length). Host bits are kept, so the caller can say
+ * which network was meant; IPv6 text is told apart so the error can say it is not supported yet.
+ */
+export function parseSupernet(text: string): SupernetParse {
+  const prefix = Prefix.tryParse(text);
+  if (prefix?.family === 4) {
+    return { ok: true, prefix };
+  }
+  const slash = text.indexOf('/');
+  const address = Addr.tryParse(slash < 0 ? text : text.slice(0, slash));
+  return { ok: false, reason: address?.family === 6 ? 'ipv6' : 'syntax' };
 }
 
 /** Like {@link parseHostPort} but the port is required. */

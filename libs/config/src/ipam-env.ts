@@ -13,7 +13,6 @@ import {
 
 import { isNodeId, NODE_ID_RULE } from '#app/ipam';
 
-import { parseIpv4Cidr } from './cidr.js';
 import {
   driverNameOfSocket,
   isDockerHost,
@@ -22,6 +21,7 @@ import {
   parseEtcdEndpoint,
   parseListenAddress,
   parseLogLevel,
+  parseSupernet,
   splitList,
   toStrictInt,
 } from './env-rules.js';
@@ -139,10 +139,10 @@ function ReadableFile(): PropertyDecorator {
 
 function supernetPrefixLength(env: IpamEnv): number | undefined {
   const parsed = isString(env.KONTENA_IPAM_SUPERNET)
-    ? parseIpv4Cidr(env.KONTENA_IPAM_SUPERNET)
+    ? parseSupernet(env.KONTENA_IPAM_SUPERNET)
     : undefined;
-  return parsed?.ok === true && parsed.prefixLength <= MAX_PREFIX_LENGTH
-    ? parsed.prefixLength
+  return parsed?.ok === true && parsed.prefix.length <= MAX_PREFIX_LENGTH
+    ? parsed.prefix.length
     : undefined;
 }
 
@@ -151,12 +151,12 @@ function minSubnetLength(env: IpamEnv): number {
 }
 
 function supernetExpectation(value: unknown): string {
-  const parsed = isString(value) ? parseIpv4Cidr(value) : undefined;
+  const parsed = isString(value) ? parseSupernet(value) : undefined;
   if (parsed?.ok === false && parsed.reason === 'ipv6') {
     return 'IPv6 is not supported yet; must be an IPv4 network such as 10.80.0.0/12';
   }
-  if (parsed?.ok === true && parsed.prefixLength <= MAX_PREFIX_LENGTH) {
-    return `must not have host bits set (did you mean ${parsed.network}/${parsed.prefixLength}?)`;
+  if (parsed?.ok === true && parsed.prefix.length <= MAX_PREFIX_LENGTH) {
+    return `must not have host bits set (did you mean ${parsed.prefix.masked().toString()}?)`;
   }
   return `must be an IPv4 network in CIDR notation with a prefix length from 0 to ${MAX_PREFIX_LENGTH}, e.g. 10.80.0.0/12`;
 }
@@ -244,11 +244,11 @@ export class IpamEnv {
   @Check(
     'ipv4Supernet',
     (value) => {
-      const parsed = isString(value) ? parseIpv4Cidr(value) : undefined;
+      const parsed = isString(value) ? parseSupernet(value) : undefined;
       return (
         parsed?.ok === true &&
-        parsed.prefixLength <= MAX_PREFIX_LENGTH &&
-        parsed.address === parsed.network
+        parsed.prefix.length <= MAX_PREFIX_LENGTH &&
+        !parsed.prefix.hasHostBits()
       );
     },
     supernetExpectation,

@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 
-import { parseIpv4Cidr } from './cidr.js';
 import { ConfigError } from './config-error.js';
 import {
   driverNameOfSocket,
   parseEtcdEndpoint,
   parseListenAddress,
+  parseSupernet,
   redactUserinfo,
 } from './env-rules.js';
 import type { IpamConfig } from './ipam-config.js';
@@ -100,7 +100,7 @@ function displayValue(name: EnvName, value: string | undefined): string {
 
 /** Only called after validation passed, so the parsers cannot fail here. */
 function toConfig(dto: IpamEnv): IpamConfig {
-  const supernet = parseIpv4Cidr(dto.KONTENA_IPAM_SUPERNET);
+  const supernet = parseSupernet(dto.KONTENA_IPAM_SUPERNET);
   const health = parseListenAddress(dto.KONTENA_IPAM_HEALTH_LISTEN);
   const driverName = driverNameOfSocket(dto.KONTENA_IPAM_SOCKET);
   if (!supernet.ok || health === undefined || driverName === undefined) {
@@ -127,7 +127,7 @@ function toConfig(dto: IpamEnv): IpamConfig {
       ...(auth && { auth }),
     },
     logLevel: dto.LOG_LEVEL,
-    supernet: `${supernet.network}/${supernet.prefixLength}`,
+    supernet: supernet.prefix.masked().toString(),
     subnetLength: dto.KONTENA_IPAM_SUBNET_LENGTH,
     socketPath: dto.KONTENA_IPAM_SOCKET,
     driverName,
