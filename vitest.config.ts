@@ -19,6 +19,7 @@ export default defineConfig({
           name: 'unit',
           include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
           environment: 'node',
+          setupFiles: ['test/setup/unit.setup.ts'],
         },
       },
       {

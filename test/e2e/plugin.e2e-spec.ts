@@ -437,8 +437,9 @@ describe('plugin lifecycle', () => {
       const code = await plugin.exited;
       expect(code).toBe(1);
       expect(existsSync(plugin.socketPath)).toBe(false);
+      // One log line: the stack's line breaks are escaped as \n.
       expect(plugin.output()).toMatch(
-        new RegExp(`ERROR \\[Main\\] ${kind}, exiting: Error: test crash\n\\s+at `),
+        new RegExp(`ERROR \\[Main\\] ${kind}, exiting: Error: test crash\\\\n\\s+at `),
       );
     } finally {
       await plugin.stop();

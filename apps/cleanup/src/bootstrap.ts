@@ -2,12 +2,12 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { ConfigError, IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { IpamLogger, STDERR_ONLY } from '#app/logging';
 
 import { renderCheckJson, renderCheckText } from './check.js';
 import { CheckModule } from './check.module.js';
 import { CheckService } from './check.service.js';
 import type { CleanupOptions, CliAction } from './cli.js';
-import { CleanupLogger } from './cleanup-logger.js';
 import { CleanupModule } from './cleanup.module.js';
 import { CleanupService } from './cleanup.service.js';
 import { renderJson, renderText } from './report.js';
@@ -64,7 +64,7 @@ export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
     });
     try {
       const config = app.get<IpamConfig>(IPAM_CONFIG);
-      app.useLogger(new CleanupLogger(config.logLevel));
+      app.useLogger(new IpamLogger(config.logLevel, STDERR_ONLY));
       app.flushLogs();
       const outcome = await job(app, config);
       if (outcome.stdout.length > 0) {

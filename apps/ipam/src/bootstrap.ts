@@ -2,11 +2,11 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import type { IpamConfig } from '#app/config';
+import type { IpamLogger } from '#app/logging';
 import { EtcdConnection } from '#app/store';
 
 import { AppModule, type Listeners } from './app.module.js';
 import { readiness } from './health/health-server.js';
-import type { IpamLogger } from './logger/ipam-logger.js';
 import {
   PLUGIN_APP_OPTIONS,
   PluginHttpAdapter,

@@ -1,10 +1,10 @@
 import { ConfigError, type IpamConfig, loadConfig, redactedConfig } from '#app/config';
+import { IpamLogger } from '#app/logging';
 
 import type { Listeners } from './app.module.js';
 import { parseArgs, readVersion, USAGE } from './cli.js';
 import { exitOnCrash } from './exit-on-crash.js';
 import { HealthServer } from './health/health-server.js';
-import { IpamLogger } from './logger/ipam-logger.js';
 import { PluginServer } from './plugin-server/plugin-server.js';
 
 const CONTEXT = 'Main';

@@ -11,10 +11,10 @@ import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import { EtcdConnection, StoreUnavailable } from '#app/store';
 import type { IpamConfig } from '#app/config';
+import { IpamLogger } from '#app/logging';
 
 import { AppModule } from '../app.module.js';
 import { HealthServer } from '../health/health-server.js';
-import { IpamLogger } from '../logger/ipam-logger.js';
 import {
   PLUGIN_APP_OPTIONS,
   PluginHttpAdapter,

@@ -1,8 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 
-import type { IpamConfig } from '#app/config';
+import type { LogLevelName } from '#app/config';
 
-export type LogLevelName = IpamConfig['logLevel'];
+import { textFormat, type LogFormat } from './log-format.js';
 
 const SEVERITY: Record<LogLevelName, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -21,13 +21,21 @@ const FRAMEWORK_CONTEXTS = new Set([
 /** A stack trace as Nest passes it to `error(message, stack, context)`. */
 const STACK_RE = /^.*\n\s+at /;
 
-export interface LogSink {
+/** Where lines go: `out` receives debug and info, `err` warn and error. */
+export interface LogOutput {
   out(line: string): void;
   err(line: string): void;
 }
 
-const processSink: LogSink = {
+/** The plugin's choice: debug and info on stdout, warn and error on stderr. */
+export const STDOUT_AND_STDERR: LogOutput = {
   out: (line) => process.stdout.write(line),
+  err: (line) => process.stderr.write(line),
+};
+
+/** The commands' choice: every line on stderr, because stdout carries their report. */
+export const STDERR_ONLY: LogOutput = {
+  out: (line) => process.stderr.write(line),
   err: (line) => process.stderr.write(line),
 };
 
@@ -46,16 +54,18 @@ function render(value: unknown): string {
 }
 
 /**
- * One line per event: `<ISO time> <LEVEL> [<context>] <message>`. debug and info go to stdout,
- * warn and error to stderr (for a managed plugin both end up in the dockerd log). Honours
- * LOG_LEVEL; Nest's `log` is info, `verbose` is debug, `fatal` is error.
+ * The logger of the plugin and of every command: one line per event (see {@link textFormat}),
+ * at LOG_LEVEL and above. Nest's `log` is info, `verbose` is debug, `fatal` is error. Every
+ * line goes through the format, which keeps it one line whatever the message holds (an error's
+ * stack included: its line breaks are escaped too).
  */
 export class IpamLogger implements LoggerService {
   private readonly threshold: number;
 
   constructor(
     level: LogLevelName,
-    private readonly sink: LogSink = processSink,
+    private readonly output: LogOutput = STDOUT_AND_STDERR,
+    private readonly format: LogFormat = textFormat,
   ) {
     this.threshold = SEVERITY[level];
   }
@@ -84,7 +94,7 @@ export class IpamLogger implements LoggerService {
     this.write('warn', context, message, rest);
   }
 
-  /** Nest calls `error(message, stack?, context?)`; the stack goes on the following lines. */
+  /** Nest calls `error(message, stack?, context?)`; the stack follows the message. */
   error(message: unknown, ...params: unknown[]): void {
     const { context, rest } = splitContext(params);
     this.write('error', context, message, rest);
@@ -103,15 +113,12 @@ export class IpamLogger implements LoggerService {
     if (!this.isEnabled(level)) {
       return;
     }
-    const parts = [render(message), ...extra.filter((e) => e !== undefined).map(render)];
-    const prefix = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${
-      context === undefined ? '' : `[${context}] `
-    }`;
-    const line = `${prefix}${parts.join(' ')}\n`;
+    const text = [message, ...extra.filter((e) => e !== undefined)].map(render).join(' ');
+    const line = `${this.format({ time: new Date(), level, context, message: text })}\n`;
     if (level === 'warn' || level === 'error') {
-      this.sink.err(line);
+      this.output.err(line);
     } else {
-      this.sink.out(line);
+      this.output.out(line);
     }
   }
 }
