@@ -1,7 +1,7 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { ConfigError, IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ConfigError, configWarnings, IPAM_CONFIG, type IpamConfig } from '#app/config';
 import { IpamLogger, STDERR_ONLY } from '#app/logging';
 
 import { renderCheckJson, renderCheckText } from './check.js';
@@ -64,8 +64,12 @@ export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
     });
     try {
       const config = app.get<IpamConfig>(IPAM_CONFIG);
-      app.useLogger(new IpamLogger(config.logLevel, STDERR_ONLY));
+      const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
+      app.useLogger(logger);
       app.flushLogs();
+      for (const warning of configWarnings(config)) {
+        logger.warn(warning, 'Config');
+      }
       const outcome = await job(app, config);
       if (outcome.stdout.length > 0) {
         process.stdout.write(outcome.stdout.map((l) => `${l}\n`).join(''));

@@ -1,4 +1,10 @@
-import { ConfigError, type IpamConfig, loadConfig, redactedConfig } from '#app/config';
+import {
+  ConfigError,
+  configWarnings,
+  type IpamConfig,
+  loadConfig,
+  redactedConfig,
+} from '#app/config';
 import { IpamLogger } from '#app/logging';
 
 import type { Listeners } from './app.module.js';
@@ -51,6 +57,9 @@ async function run(version: string): Promise<void> {
     `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,
     CONTEXT,
   );
+  for (const warning of configWarnings(config)) {
+    logger.warn(warning, CONTEXT);
+  }
   let listeners: Listeners | undefined;
   onFailure = exitOnCrash(process, logger, () => listeners?.socket.removeFile());
   // Until the app installs its own shutdown hooks, a stop signal closes the listeners (answering

@@ -119,6 +119,9 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const endpointOf = (item: unknown): string | undefined =>
   isString(item) ? parseEtcdEndpoint(item) : undefined;
 
+const hasTlsFile = (env: IpamEnv): boolean =>
+  TLS_FILE_NAMES.some((name) => env[name] !== undefined);
+
 /** The value must be set (or the other variable unset): for settings that come as a pair. */
 function SetTogetherWith(other: keyof IpamEnv): PropertyDecorator {
   return Check(
@@ -184,10 +187,21 @@ export class IpamEnv {
   @Check(
     'httpsWithTls',
     (value, env) =>
-      !TLS_FILE_NAMES.some((name) => env[name] !== undefined) ||
+      !hasTlsFile(env) ||
       !Array.isArray(value) ||
       value.every((item) => endpointOf(item)?.startsWith('https://') !== false),
     'every endpoint must use https:// when ETCD_CA_FILE, ETCD_CERT_FILE or ETCD_KEY_FILE is set',
+  )
+  // The etcd client has one channel credential for all endpoints: with one https:// endpoint
+  // it speaks TLS to every one, so an http:// endpoint beside it would never answer. With a TLS
+  // file set, the rule above already says which scheme.
+  @Check(
+    'sameScheme',
+    (value, env) =>
+      hasTlsFile(env) ||
+      !Array.isArray(value) ||
+      new Set(value.flatMap((item) => endpointOf(item)?.split(':', 1) ?? [])).size <= 1,
+    'must all use the same scheme, http:// or https://',
   )
   @ArrayNotEmpty({ message: ENDPOINTS_EXPECTED })
   @Check(

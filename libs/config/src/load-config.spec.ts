@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from './config-error.js';
 import type { IpamConfig } from './ipam-config.js';
+import { configWarnings } from './config-warnings.js';
 import { loadConfig, redactedConfig } from './load-config.js';
 
 type Env = Record<string, string | undefined>;
@@ -106,9 +107,9 @@ describe('loadConfig: accepted values', () => {
     },
     {
       name: 'ETCD_ENDPOINT https without port and bracketed IPv6',
-      env: { ETCD_ENDPOINT: 'https://etcd,http://[fd00::1]:2379' },
+      env: { ETCD_ENDPOINT: 'https://etcd,https://[fd00::1]:2379' },
       pick: (c) => c.etcd.endpoints,
-      expected: ['https://etcd', 'http://[fd00::1]:2379'],
+      expected: ['https://etcd', 'https://[fd00::1]:2379'],
     },
     // ETCD_PREFIX
     {
@@ -334,6 +335,7 @@ describe('loadConfig: rejected values', () => {
   const NODE = "must be 1 to 128 characters without '/', whitespace or control characters";
   const ENDPOINTS =
     'must be comma-separated http:// or https:// URLs with a host and optional port, without path, query or credentials';
+  const SAME_SCHEME = 'must all use the same scheme, http:// or https://';
   const PREFIX = 'must be a key prefix of / and a name (e.g. /kontena/ipam), without whitespace';
   const LEVEL =
     'must be 0 (debug), 1 (info), 2 (warn), 3 (error) or one of debug, info, warn, warning, error';
@@ -425,6 +427,23 @@ describe('loadConfig: rejected values', () => {
       name: 'ETCD_ENDPOINT names the bad item of a list',
       env: { ETCD_ENDPOINT: 'http://a:2379, b:2379' },
       problems: [`ETCD_ENDPOINT=http://a:2379, b:2379: ${ENDPOINTS} (item 2 is not)`],
+    },
+    {
+      name: 'ETCD_ENDPOINT mixing http and https',
+      env: { ETCD_ENDPOINT: 'http://a:2379,https://b:2379' },
+      problems: [`ETCD_ENDPOINT=http://a:2379,https://b:2379: ${SAME_SCHEME}`],
+    },
+    {
+      name: 'ETCD_ENDPOINT with one http endpoint after https ones',
+      env: { ETCD_ENDPOINT: 'https://a,https://b,http://c' },
+      problems: [`ETCD_ENDPOINT=https://a,https://b,http://c: ${SAME_SCHEME}`],
+    },
+    {
+      name: 'ETCD_ENDPOINT mixing schemes next to a bad item',
+      env: { ETCD_ENDPOINT: 'http://a,https://b,ftp://c' },
+      problems: [
+        `ETCD_ENDPOINT=http://a,https://b,ftp://c: ${ENDPOINTS} (item 3 is not); ${SAME_SCHEME}`,
+      ],
     },
     {
       name: 'TLS file with the default http endpoint',
@@ -788,6 +807,48 @@ describe('redactedConfig', () => {
     expect(JSON.stringify(redacted)).not.toContain(PASSWORD);
     // The real config keeps the real password.
     expect(config.etcd.auth?.password).toBe(env.ETCD_PASSWORD);
+  });
+});
+
+describe('configWarnings', () => {
+  const CLEAR_TEXT =
+    'ETCD_USERNAME and ETCD_PASSWORD are sent unencrypted over http://; use https:// endpoints (ETCD_CA_FILE for a private CA)';
+  const credentials = { ETCD_USERNAME: 'ipam', ETCD_PASSWORD: PASSWORD };
+  const cases: { name: string; env: Env; warnings: string[] }[] = [
+    // edge rows
+    { name: 'defaults warn of nothing', env: {}, warnings: [] },
+    {
+      name: 'credentials over the default endpoint',
+      env: credentials,
+      warnings: [`ETCD_ENDPOINT=http://localhost:2379: ${CLEAR_TEXT}`],
+    },
+    // rules
+    {
+      name: 'http without credentials',
+      env: { ETCD_ENDPOINT: 'http://a:2379,http://b:2379' },
+      warnings: [],
+    },
+    {
+      name: 'credentials over http, every endpoint named',
+      env: { ...credentials, ETCD_ENDPOINT: 'http://a:2379,http://b:2379' },
+      warnings: [`ETCD_ENDPOINT=http://a:2379,http://b:2379: ${CLEAR_TEXT}`],
+    },
+    {
+      name: 'credentials over https',
+      env: { ...credentials, ETCD_ENDPOINT: 'https://a:2379,https://b:2379' },
+      warnings: [],
+    },
+    {
+      name: 'credentials over https with TLS files',
+      env: { ...credentials, ETCD_ENDPOINT: 'https://a:2379', ETCD_CA_FILE: READABLE },
+      warnings: [],
+    },
+  ];
+
+  it.each(cases)('$name', ({ env, warnings }) => {
+    const found = configWarnings(loadConfig(env));
+    expect(found).toEqual(warnings);
+    expect(found.join('\n')).not.toContain(PASSWORD);
   });
 });
 
