@@ -1,4 +1,5 @@
 export { ConfigError } from './config-error.js';
+export { ipamConfig, type ConfigNamespace } from './config-namespace.js';
 export { configWarnings } from './config-warnings.js';
 export { IPAM_CONFIG, type IpamConfig, type LogLevelName } from './ipam-config.js';
 export { IpamConfigModule } from './ipam-config.module.js';

@@ -1,12 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { ConfigModule, registerAs } from '@nestjs/config';
+import { ConfigModule } from '@nestjs/config';
 
+import { ipamConfig } from './config-namespace.js';
 import { IPAM_CONFIG, type IpamConfig } from './ipam-config.js';
 import { loadConfig } from './load-config.js';
 
 /**
- * Global module holding the validated {@link IpamConfig}: inject it with
- * `@Inject(IPAM_CONFIG)`, or read it as `configService.get('ipam')` through @nestjs/config.
+ * Global module holding the validated {@link IpamConfig} in @nestjs/config as the
+ * {@link ipamConfig} namespace: inject it with `@Inject(ipamConfig.KEY)`.
  */
 @Global()
 @Module({})
@@ -31,14 +32,15 @@ export class IpamConfigModule {
         ConfigModule.forRoot({
           ignoreEnvFile: true,
           isGlobal: true,
-          load: [registerAs('ipam', () => config)],
+          load: [ipamConfig.load(config)],
           // Keep raw variables out of ConfigService: `get('SOME_VAR')` must not become a
           // back door around the validated config (nor copy process.env at all).
           validatePredefined: false,
           skipProcessEnv: true,
         }),
       ],
-      providers: [{ provide: IPAM_CONFIG, useValue: config }],
+      // The former token, for the injection sites not switched to ipamConfig.KEY yet.
+      providers: [{ provide: IPAM_CONFIG, useExisting: ipamConfig.KEY }],
       exports: [IPAM_CONFIG],
     };
   }

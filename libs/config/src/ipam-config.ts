@@ -35,5 +35,5 @@ export interface IpamConfig {
   dockerHost: string;
 }
 
-/** DI token under which {@link IpamConfigModule} provides the {@link IpamConfig}. */
+/** Former DI token of the {@link IpamConfig}, an alias of `ipamConfig.KEY` until every site is switched. */
 export const IPAM_CONFIG = 'IPAM_CONFIG';
