@@ -1,7 +1,7 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { ConfigError, configWarnings, IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ConfigError, configWarnings, ipamConfig, type IpamConfig } from '#app/config';
 import { IpamLogger, STDERR_ONLY } from '#app/logging';
 
 import { renderCheckJson, renderCheckText } from './check.js';
@@ -63,7 +63,7 @@ export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
       abortOnError: false,
     });
     try {
-      const config = app.get<IpamConfig>(IPAM_CONFIG);
+      const config = app.get<IpamConfig>(ipamConfig.KEY);
       const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
       app.useLogger(logger);
       app.flushLogs();

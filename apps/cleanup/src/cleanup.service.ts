@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 import { Prefix } from '#app/net';
 import {
   CleanupStore,
@@ -70,7 +70,7 @@ export class CleanupService {
 
   constructor(
     private readonly store: CleanupStore,
-    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
+    @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
     @Inject(DOCKER_NETWORKS) private readonly docker: DockerNetworks,
   ) {}
 

@@ -17,9 +17,10 @@ export interface Listeners {
 }
 
 /**
- * The plugin: Docker's calls on the unix socket, health on TCP. Expects IPAM_CONFIG from a
- * global module. The listeners are providers by value, so that their onModuleDestroy runs
- * before the modules this one imports (allocators, store) close: calls in flight finish first.
+ * The plugin: Docker's calls on the unix socket, health on TCP. Expects the configuration (the
+ * ipamConfig namespace) from a global module. The listeners are providers by value, so that
+ * their onModuleDestroy runs before the modules this one imports (allocators, store) close:
+ * calls in flight finish first.
  */
 @Module({})
 export class PluginModule {

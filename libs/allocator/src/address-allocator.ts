@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 import {
   AddressInUse,
   AddressOutOfRange,
@@ -115,7 +115,7 @@ export class AddressAllocator implements OnModuleDestroy {
 
   constructor(
     private readonly store: AllocationStore,
-    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
+    @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
   ) {}
 
   async onModuleDestroy(): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 import {
   GATEWAY_DATA_KEY,
   InvalidRequest,
@@ -59,7 +59,7 @@ export class PoolAllocator implements OnModuleDestroy {
 
   constructor(
     private readonly store: AllocationStore,
-    @Inject(IPAM_CONFIG) private readonly config: IpamConfig,
+    @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
     @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
   ) {
     this.subnets = new SubnetCache(store);

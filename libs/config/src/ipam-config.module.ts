@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 
 import { ipamConfig } from './config-namespace.js';
-import { IPAM_CONFIG, type IpamConfig } from './ipam-config.js';
+import type { IpamConfig } from './ipam-config.js';
 import { loadConfig } from './load-config.js';
 
 /**
@@ -39,9 +39,6 @@ export class IpamConfigModule {
           skipProcessEnv: true,
         }),
       ],
-      // The former token, for the injection sites not switched to ipamConfig.KEY yet.
-      providers: [{ provide: IPAM_CONFIG, useExisting: ipamConfig.KEY }],
-      exports: [IPAM_CONFIG],
     };
   }
 }

@@ -34,6 +34,3 @@ export interface IpamConfig {
   health: { host: string; port: number };
   dockerHost: string;
 }
-
-/** Former DI token of the {@link IpamConfig}, an alias of `ipamConfig.KEY` until every site is switched. */
-export const IPAM_CONFIG = 'IPAM_CONFIG';

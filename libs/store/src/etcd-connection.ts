@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { isBrokenCircuitError, noop } from 'cockatiel';
 import { Etcd3, type IOptions, type IKeyValue, type ITxnResponse, type KVClient } from 'etcd3';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 import { StoreUnavailable } from './errors.js';
 import {
   blocksEveryRequest,
@@ -71,7 +71,7 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
   /** Open prefix watches, closed before the client (a watch left open retries forever). */
   private readonly watches = new Set<{ close(): Promise<void> }>();
 
-  constructor(@Inject(IPAM_CONFIG) private readonly config: IpamConfig) {
+  constructor(@Inject(ipamConfig.KEY) private readonly config: IpamConfig) {
     this.keys = new KeyLayout(config.etcd.prefix);
   }
 

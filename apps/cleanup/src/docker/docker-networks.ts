@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Docker, { type NetworkInspectInfo } from 'dockerode';
 
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 
 import { dockerodeOptions } from './docker-host.js';
 
@@ -82,7 +82,7 @@ export class DockerodeNetworks implements DockerNetworks {
   readonly where: string;
   private client?: Docker;
 
-  constructor(@Inject(IPAM_CONFIG) config: IpamConfig) {
+  constructor(@Inject(ipamConfig.KEY) config: IpamConfig) {
     this.where = config.dockerHost;
   }
 

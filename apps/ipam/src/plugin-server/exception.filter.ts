@@ -10,7 +10,7 @@ import {
 import type { ServerResponse } from 'node:http';
 
 import { IpamError, type IpamErrorCode } from '#app/ipam';
-import { IPAM_CONFIG, type IpamConfig } from '#app/config';
+import { ipamConfig, type IpamConfig } from '#app/config';
 
 import { writeError } from './json-wire.js';
 
@@ -94,7 +94,7 @@ export class IpamExceptionFilter implements ExceptionFilter {
   /** Matches etcd keys under ETCD_PREFIX, which must never reach Docker (its log shows Err). */
   private readonly keyPattern: RegExp | undefined;
 
-  constructor(@Inject(IPAM_CONFIG) config: IpamConfig) {
+  constructor(@Inject(ipamConfig.KEY) config: IpamConfig) {
     const prefix = config.etcd.prefix;
     this.keyPattern =
       prefix === '' ? undefined : new RegExp(`${escapeRegExp(prefix)}(?:/[^\\s"',;]*)?`, 'g');
