@@ -60,7 +60,7 @@ interface Run {
 }
 
 /**
- * One cleanup pass (README, "Cleanup"), or --forget-node. The decisions are the pure functions
+ * One cleanup pass (docs/cleanup.md), or --forget-node. The decisions are the pure functions
  * of plan.ts; every change is one CleanupStore transaction that compares the mod revision read, so
  * a key written since (a container that is starting, a join, a release) is never touched.
  */

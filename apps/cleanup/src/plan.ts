@@ -4,7 +4,7 @@ import type { NodeMember, StoredAddress, StoredPool } from '#app/store';
 import type { DockerNetwork } from './docker/docker-networks.js';
 
 /**
- * The decisions of a cleanup pass (README, "Cleanup"), as pure functions of Docker's view and
+ * The decisions of a cleanup pass (docs/cleanup.md), as pure functions of Docker's view and
  * etcd's: what to keep, free or skip, and why. The service applies them with compare-guarded
  * transactions, so a decision made on a stale read can only fail, never delete too much.
  */

@@ -11,7 +11,7 @@ import type { NodeMember, StoredAddress, StoredPool } from './records.js';
 export const MAX_DELETE_BATCH = 100;
 
 /**
- * The reads and guarded writes of the cleanup (apps/cleanup; the README's "Cleanup"), used by
+ * The reads and guarded writes of the cleanup (apps/cleanup; docs/cleanup.md), used by
  * nothing else. Reads return records with their revisions; every delete or update is ONE
  * transaction that compares the mod revision the caller read (guarded-write.ts), so a key
  * written since (a new allocation, a join, a release) is never touched. Pool deletes are the
@@ -33,7 +33,7 @@ export class CleanupStore {
     return this.etcd.deadline();
   }
 
-  /** The store's current revision: the cleanup pass's R (README, "Cleanup"). */
+  /** The store's current revision: the cleanup pass's R (docs/cleanup.md). */
   async currentRevision(deadline: Deadline): Promise<string> {
     // Any read answers with the store's revision; one key (usually absent) keeps it cheap.
     const res = await this.etcd.txn(

@@ -36,7 +36,7 @@ export function readiness(etcd: StoreStatus, socket: ListenerStatus): Readiness 
 }
 
 /**
- * The health listener (README "Health"), a plain node:http server rather than a second Nest app:
+ * The health listener (docs/operations.md, "Health"), a plain node:http server rather than a second Nest app:
  * it serves exactly `GET /healthz` and `GET /readyz` (never a plugin call: those are served only
  * on the unix socket), everything else 404. main opens it with the socket, before the app has
  * loaded, so that the port never refuses while the plugin runs; /readyz says "starting" until
