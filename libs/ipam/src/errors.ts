@@ -1,9 +1,9 @@
 /**
  * The plugin's error family, as libnetwork's `ipamapi` keeps its well-known errors next to the
  * interface (moby/moby libnetwork/ipamapi/contract.go). Every failure that reaches Docker is one
- * of these; the plugin's exception filter maps `code` to an HTTP status (docs/design.md, step 7 of "A RequestAddress") and
- * sends `message` as `Err`. Messages are one sentence naming the offending value, never an etcd
- * key or a credential.
+ * of these; the plugin's exception filter maps `code` to an HTTP status (docs/design.md, "A
+ * RequestAddress, end to end") and sends `message` as `Err`. Messages are one sentence naming
+ * the offending value, never an etcd key or a credential.
  */
 export type IpamErrorCode =
   | 'invalid-request'
