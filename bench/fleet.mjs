@@ -1,0 +1,343 @@
+// npm run bench:fleet [-- --quick] (or npm run bench -- --fleet): N simulated hosts, each the
+// plugin's own allocators with its own etcd client, NODE_ID and watches, on a 3-member etcd
+// cluster; a fleet workload; what it costs etcd and each host. See docs/capacity.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { KeyLayout } from '../dist/libs/store/src/keys.js';
+import { pluginLikeClient, putBatched } from './lib/etcd.mjs';
+import { sampleCluster, startEtcdCluster } from './lib/etcd-cluster.mjs';
+import { readSnapshot, verifyFleet } from './lib/fleet-check.mjs';
+import {
+  DEPARTED_NODE,
+  JOIN_POOL,
+  fleetPlan,
+  nodeId,
+  privateSubnet,
+  sharedPools,
+} from './lib/fleet-plan.mjs';
+import { printTable, summarizeRun } from './lib/fleet-report.mjs';
+import { startWorker } from './lib/fleet-workers.mjs';
+import { ROOT } from './lib/plugin.mjs';
+
+const USAGE = `usage: npm run bench:fleet [-- --quick] [-- --hosts 10,50,100] [-- --out DIR]
+  --quick         a few hosts and a short window (the CI tier): proves the bench and the
+                  invariants, no timing is judged
+  --hosts LIST    fleet sizes to run, one fresh cluster each (default 10,50,100)
+  --workers N     at most this many worker processes (default 4; 25 hosts each until then)
+  --window S      seconds of offered load (default 30)
+  --rate R        steady container starts per second, fleet-wide (default 50)
+  --profile DIR   run the workers with node --cpu-prof into DIR
+  --out DIR       where the JSON results go (default bench/results)`;
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    fleet: { type: 'boolean', default: false }, // the switch of npm run bench -- --fleet
+    hosts: { type: 'string' },
+    workers: { type: 'string' },
+    window: { type: 'string' },
+    rate: { type: 'string' },
+    profile: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const QUICK = argv.quick;
+
+/** @param {string | undefined} text @param {number} fallback @param {string} flag */
+function positive(text, fallback, flag) {
+  if (text === undefined) {
+    return fallback;
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`${flag} ${text}: expected a positive number`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const P = {
+  sizes: (argv.hosts ?? (QUICK ? '4' : '10,50,100'))
+    .split(',')
+    .map((s) => Math.round(positive(s.trim(), 1, '--hosts'))),
+  maxWorkers: positive(argv.workers, QUICK ? 2 : 4, '--workers'),
+  hostsPerWorker: 25,
+  windowMs: positive(argv.window, QUICK ? 4 : 30, '--window') * 1000,
+  rate: positive(argv.rate, QUICK ? 20 : 50, '--rate'),
+  lifeMs: QUICK ? [500, 3_000] : [5_000, 25_000],
+  deployGroup: QUICK ? 2 : 10,
+  deployPerHost: QUICK ? 5 : 20,
+  burstPerHost: QUICK ? 5 : 20,
+  idleMs: QUICK ? 1_000 : 5_000,
+  joinAddresses: QUICK ? 2_000 : 60_000,
+};
+
+const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+const clock = () => performance.timeOrigin + performance.now();
+
+/** @param {string} text */
+function note(text) {
+  console.log(`   ${text}`);
+}
+
+/**
+ * One fleet of `n` hosts on a fresh 3-member cluster: set-up, idle, the window of offered load,
+ * a burst on every host at once, a new host joining a big pool, and the checks.
+ * @param {number} n
+ */
+async function runFleet(n) {
+  const load = loadavg();
+  console.log(`\n== ${n} hosts (load ${load.map((l) => l.toFixed(2)).join(' ')})`);
+  const cluster = await startEtcdCluster(3);
+  /** @type {import('./lib/fleet-workers.mjs').FleetWorker[]} */
+  const workers = [];
+  const raw = pluginLikeClient(cluster.endpoints);
+  try {
+    note(
+      `etcd ${cluster.version}, ${cluster.members.length} members on loopback, data ${cluster.tmpfs ? 'on tmpfs' : 'on disk'} (${cluster.dataDir})`,
+    );
+    const prefix = `/kipam-fleet/${STAMP}/n${n}`;
+    // At least two, so that hosts in different processes race (and the held sets are compared
+    // across processes), at most --workers.
+    const count = Math.min(n, P.maxWorkers, Math.max(2, Math.ceil(n / P.hostsPerWorker)));
+    for (let w = 0; w < count; w++) {
+      workers.push(
+        await startWorker(
+          w,
+          argv.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`],
+        ),
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      workers[i % count]?.nodes.add(nodeId(i));
+    }
+    const workerOf = (/** @type {string} */ node) =>
+      workers.find((w) => w.nodes.has(node)) ?? workers[0];
+    const common = { endpoints: cluster.endpoints, prefix, pools: sharedPools() };
+    /** @type {Record<string, string>} */
+    const privateSubnets = {};
+    for (let i = 0; i < n; i++) {
+      privateSubnets[nodeId(i)] = privateSubnet(i);
+    }
+
+    // Set-up: the first host creates the shared pools, then every worker starts its hosts.
+    const tSetup = clock();
+    const setup = [
+      await workerOf(nodeId(0))?.call('addHosts', {
+        ...common,
+        nodeIds: [nodeId(0)],
+        privateSubnets,
+      }),
+    ];
+    setup.push(
+      ...(await Promise.all(
+        workers.map((w) =>
+          w.call('addHosts', {
+            ...common,
+            nodeIds: [...w.nodes].filter((id) => id !== nodeId(0)),
+            privateSubnets,
+          }),
+        ),
+      )),
+    );
+    const setupSeconds = (clock() - tSetup) / 1000;
+    const memory = await Promise.all(workers.map((w) => w.call('counters')));
+    const lastSetup = workers.map((w, i) => ({
+      ready: w.ready,
+      memory: setup[setup.length - workers.length + i]?.memory,
+    }));
+    note(`${n} hosts up with 10 pools each in ${setupSeconds.toFixed(1)} s (${count} workers)`);
+
+    // Idle: what the fleet costs etcd when nothing happens (probes, watch keep-alives).
+    const idle0 = await sample(cluster, workers);
+    await new Promise((r) => setTimeout(r, P.idleMs));
+    const idle1 = await sample(cluster, workers);
+
+    // The window of offered load.
+    const plan = fleetPlan({
+      hosts: n,
+      windowMs: P.windowMs,
+      rate: P.rate,
+      lifeMs: P.lifeMs,
+      deployGroup: P.deployGroup,
+      deployPerHost: P.deployPerHost,
+    });
+    const startAt = clock() + 500;
+    const run0 = await sample(cluster, workers);
+    const planResults = await Promise.all(
+      workers.map((w) =>
+        w.call('runPlan', {
+          startAt,
+          windowMs: P.windowMs,
+          events: plan.filter((e) => w.nodes.has(e.node)),
+        }),
+      ),
+    );
+    const run1 = await sample(cluster, workers);
+    note(`window of ${P.windowMs / 1000} s: ${plan.length} starts offered`);
+
+    // Every host at the same instant.
+    const burstAt = clock() + 300;
+    const burst0 = await sample(cluster, workers);
+    const bursts = await Promise.all(
+      workers.map((w) => w.call('burst', { at: burstAt, count: P.burstPerHost, pool: 'shared-0' })),
+    );
+    const burst1 = await sample(cluster, workers);
+
+    // A new host joins a pool of many addresses (a departed host's, written straight in).
+    const joinWorker = workers[workers.length - 1] ?? workers[0];
+    await workerOf(nodeId(0))?.call('requestPool', { nodeId: nodeId(0), pool: JOIN_POOL });
+    const keys = new KeyLayout(prefix);
+    await putBatched(raw, departedAddresses(keys, P.joinAddresses));
+    const joined = await joinWorker?.call('join', {
+      ...common,
+      nodeId: 'host-join',
+      pool: JOIN_POOL,
+    });
+    note(
+      `new host joined ${JOIN_POOL.name} (${P.joinAddresses.toLocaleString('en-US')} addresses): first address after ${joined.joinToFirstAddressMs.toFixed(0)} ms`,
+    );
+
+    // Invariants: --check clean, every held address in etcd once, none leaked.
+    const held = (await Promise.all(workers.map((w) => w.call('held')))).flat();
+    const snapshot = await readSnapshot(raw, prefix);
+    const hostIds = new Set([...workers.flatMap((w) => [...w.nodes]), 'host-join']);
+    const verdict = verifyFleet({ entries: snapshot.entries, held, hosts: hostIds });
+    const end = await sample(cluster, workers);
+    const problems = [
+      ...verdict.problems,
+      ...end.workers.flatMap((w) => w.duplicates.map((d) => `duplicate: ${d}`)),
+      ...end.workers.flatMap((w) =>
+        w.errorSamples.map(
+          (/** @type {{ op: string, message: string }} */ e) =>
+            `request failed (${e.op}): ${e.message}`,
+        ),
+      ),
+    ];
+    note(
+      `check at revision ${snapshot.revision}: ${verdict.check.counts.addresses} addresses, ${verdict.check.violations.length} violations; ${verdict.held} held, ${verdict.leaked} leaked`,
+    );
+    for (const p of problems.slice(0, 20)) {
+      console.error(`   PROBLEM: ${p}`);
+    }
+    return summarizeRun({
+      n,
+      params: P,
+      load: { start: load, end: loadavg() },
+      cluster: { version: cluster.version, tmpfs: cluster.tmpfs, dataDir: cluster.dataDir },
+      workers: workers.length,
+      setupSeconds,
+      setup: setup.flatMap((s) => s?.started ?? []),
+      memory: lastSetup,
+      afterSetup: memory,
+      idle: [idle0, idle1],
+      plan,
+      planResults,
+      window: [run0, run1],
+      bursts,
+      burstAt,
+      burstWindow: [burst0, burst1],
+      join: joined,
+      verdict,
+      end,
+      problems,
+    });
+  } finally {
+    for (const w of workers) {
+      await w.call('close').catch(() => undefined);
+      await w.stop();
+    }
+    raw.close();
+    await cluster.stop();
+  }
+}
+
+/**
+ * @param {Awaited<ReturnType<typeof startEtcdCluster>>} cluster
+ * @param {import('./lib/fleet-workers.mjs').FleetWorker[]} workers
+ */
+async function sample(cluster, workers) {
+  const [etcd, hosts] = await Promise.all([
+    sampleCluster(cluster),
+    Promise.all(workers.map((w) => w.call('counters'))),
+  ]);
+  return { at: clock(), etcd, workers: hosts };
+}
+
+/**
+ * `count` endpoint addresses of the join pool owned by a host that is gone, as the plugin
+ * writes them, from the third address of the subnet on.
+ * @param {KeyLayout} keys
+ * @param {number} count
+ * @returns {Generator<[string, string]>}
+ */
+function* departedAddresses(keys, count) {
+  const [net, len] = JOIN_POOL.subnet.split('/');
+  const [a, b] = (net ?? '').split('.').map(Number);
+  for (let i = 0; i < count; i++) {
+    const n = i + 2; // after .0 (network) and .1 (gateway)
+    const ip = `${a}.${b}.${n >> 8}.${n & 255}`;
+    yield [
+      keys.address(JOIN_POOL.network, ip),
+      JSON.stringify({ address: `${ip}/${len}`, node: DEPARTED_NODE, type: 'endpoint', req: 'x' }),
+    ];
+  }
+}
+
+async function main() {
+  const results = {
+    version: 1,
+    kind: 'fleet',
+    startedAt: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    params: P,
+    host: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryMB: Math.round(totalmem() / 2 ** 20),
+      loadavgAtStart: loadavg(),
+      node: process.version,
+    },
+    /** @type {ReturnType<typeof summarizeRun>[]} */
+    runs: [],
+  };
+  console.log(`kontena-ipam fleet benchmark (${results.mode}) ${results.startedAt}`);
+  console.log(
+    `host: ${results.host.cpus} × ${results.host.cpuModel}, ${results.host.memoryMB} MB, node ${process.version}`,
+  );
+  console.log(
+    `workload: ${P.rate} starts/s steady for ${P.windowMs / 1000} s, rolling deploy ${P.deployPerHost} at once on ${P.deployGroup} hosts at a time, burst ${P.burstPerHost} on every host`,
+  );
+  let failed = false;
+  for (const n of P.sizes) {
+    const run = await runFleet(n);
+    results.runs.push(run);
+    failed ||= run.problems.length > 0;
+  }
+  printTable(results.runs, QUICK);
+  mkdirSync(argv.out, { recursive: true });
+  const file = join(argv.out, `fleet-${STAMP}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results: ${file}`);
+  if (failed) {
+    throw new Error('invariants violated or requests failed: see PROBLEM lines above');
+  }
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  console.error(
+    `\nfleet benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+  );
+  process.exit(1);
+}
