@@ -13,10 +13,17 @@ import { pluginCaller, ROOT, spawnPlugin, waitReady } from './lib/plugin.mjs';
 import { cpuMs, tempDir, removeDir } from './lib/proc.mjs';
 import { drive, median, summarize } from './lib/stats.mjs';
 
+// npm run bench -- --fleet [--quick …]: the fleet benchmark instead (bench/fleet.mjs exits itself).
+if (process.argv.slice(2).includes('--fleet')) {
+  await import('./fleet.mjs');
+}
+
 const USAGE = `usage: npm run bench [-- --quick] [-- --out DIR]
   --quick    smaller counts, same sections (under a minute); targets are judged on a full run
   --out DIR  where the JSON results go (default bench/results)
   --profile DIR  run the plugin of sections 1-4 with node --cpu-prof into DIR
+  --fleet        the fleet benchmark instead: N hosts on a 3-member cluster (bench/fleet.mjs,
+                 npm run bench:fleet -- --help)
   --only LIST    run only these sections: main (1-4, one plugin), startup (5), cleanup (6),
                  comma-separated, e.g. --only cleanup; the table shows only their figures
   ETCD_ENDPOINT=http://…  use this etcd instead of starting one`;
