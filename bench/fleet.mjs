@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { KeyLayout } from '../dist/libs/store/src/keys.js';
-import { pluginLikeClient, putBatched } from './lib/etcd.mjs';
+import { callOptions, pluginLikeClient, putBatched } from './lib/etcd.mjs';
 import { sampleCluster, startEtcdCluster } from './lib/etcd-cluster.mjs';
 import { readSnapshot, verifyFleet } from './lib/fleet-check.mjs';
 import {
@@ -21,6 +21,7 @@ import {
 import { printTable, summarizeRun } from './lib/fleet-report.mjs';
 import { startWorker } from './lib/fleet-workers.mjs';
 import { ROOT } from './lib/plugin.mjs';
+import { drive, summarize } from './lib/stats.mjs';
 
 const USAGE = `usage: npm run bench:fleet [-- --quick] [-- --hosts 10,50,100] [-- --out DIR]
   --quick         a few hosts and a short window (the CI tier): proves the bench and the
@@ -77,6 +78,7 @@ const P = {
   deployPerHost: QUICK ? 5 : 20,
   burstPerHost: QUICK ? 5 : 20,
   idleMs: QUICK ? 1_000 : 5_000,
+  ceilingMs: QUICK ? 1_000 : 3_000,
   joinAddresses: QUICK ? 2_000 : 60_000,
 };
 
@@ -105,6 +107,10 @@ async function runFleet(n) {
       `etcd ${cluster.version}, ${cluster.members.length} members on loopback, data ${cluster.tmpfs ? 'on tmpfs' : 'on disk'} (${cluster.dataDir})`,
     );
     const prefix = `/kipam-fleet/${STAMP}/n${n}`;
+    const ceiling = await rawCeiling(cluster, raw, `/kipam-fleet/${STAMP}/raw-n${n}/`);
+    note(
+      `raw ceiling: ${Math.round(ceiling.throughput)} create-if-absent transactions/s at c=64, etcd CPU ${Math.round(ceiling.etcdCpuUsPerTxn)} µs per transaction (3 members)`,
+    );
     // At least two, so that hosts in different processes race (and the held sets are compared
     // across processes), at most --workers.
     const count = Math.min(n, P.maxWorkers, Math.max(2, Math.ceil(n / P.hostsPerWorker)));
@@ -172,6 +178,7 @@ async function runFleet(n) {
     });
     const startAt = clock() + 500;
     const run0 = await sample(cluster, workers);
+    const probe = rawProbe(raw, `/kipam-fleet/${STAMP}/probe-n${n}/`, startAt);
     const planResults = await Promise.all(
       workers.map((w) =>
         w.call('runPlan', {
@@ -182,6 +189,7 @@ async function runFleet(n) {
       ),
     );
     const run1 = await sample(cluster, workers);
+    const alongside = await probe.stop();
     note(`window of ${P.windowMs / 1000} s: ${plan.length} starts offered`);
 
     // Every host at the same instant.
@@ -234,6 +242,8 @@ async function runFleet(n) {
       load: { start: load, end: loadavg() },
       cluster: { version: cluster.version, tmpfs: cluster.tmpfs, dataDir: cluster.dataDir },
       workers: workers.length,
+      ceiling,
+      alongside,
       setupSeconds,
       setup: setup.flatMap((s) => s?.started ?? []),
       memory: lastSetup,
@@ -258,6 +268,83 @@ async function runFleet(n) {
     raw.close();
     await cluster.stop();
   }
+}
+
+/**
+ * What this cluster does at most with the plugin's client and nothing else: one-put
+ * create-if-absent transactions (a lone RequestAddress's transaction) at c=64, and etcd's CPU
+ * per transaction (all members). The fleet's proposals per second are measured against it.
+ * @param {Awaited<ReturnType<typeof startEtcdCluster>>} cluster
+ * @param {import('etcd3').Etcd3} raw
+ * @param {string} prefix
+ */
+async function rawCeiling(cluster, raw, prefix) {
+  let seq = 0;
+  const value = Buffer.from(
+    JSON.stringify({ address: '10.0.0.2/16', node: 'raw', type: 'endpoint', req: 'r' }),
+  );
+  const op = async () => {
+    const key = Buffer.from(`${prefix}${seq++}`);
+    await raw.kv.txn(
+      {
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value } }],
+        failure: [{ request_range: { key } }],
+      },
+      callOptions(),
+    );
+  };
+  await drive({ concurrency: 64, durationMs: 1_000, op }); // a new cluster warms up slowly
+  const before = await sampleCluster(cluster);
+  const r = await drive({ concurrency: 64, durationMs: P.ceilingMs, op });
+  const after = await sampleCluster(cluster);
+  const cpuMs = after.reduce((s, m, i) => s + m.cpuMs - (before[i]?.cpuMs ?? 0), 0);
+  await raw.delete().prefix(prefix);
+  return {
+    throughput: r.throughput,
+    p99: r.latency.p99,
+    etcdCpuUsPerTxn: (cpuMs * 1000) / r.ops,
+  };
+}
+
+/**
+ * One raw create-if-absent transaction every 20 ms from `startAt` until stopped, timed: what
+ * etcd answers a lone transaction while the fleet's load runs (the driver's own event loop is
+ * idle meanwhile, unlike the workers').
+ * @param {import('etcd3').Etcd3} raw
+ * @param {string} prefix
+ * @param {number} startAt
+ */
+function rawProbe(raw, prefix, startAt) {
+  const state = { stopped: false };
+  /** @type {number[]} */
+  const latencies = [];
+  const value = Buffer.from('{}');
+  const loop = (async () => {
+    await new Promise((r) => setTimeout(r, Math.max(0, startAt - clock())));
+    for (let i = 0; !state.stopped; i++) {
+      const key = Buffer.from(`${prefix}${i}`);
+      const t0 = performance.now();
+      await raw.kv.txn(
+        {
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key, value } }],
+          failure: [],
+        },
+        callOptions(),
+      );
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      state.stopped = true;
+      await loop;
+      await raw.delete().prefix(prefix);
+      return summarize(latencies);
+    },
+  };
 }
 
 /**

@@ -126,21 +126,25 @@ function instrument(store) {
     return rs;
   };
   const openAddressFeed = store.openAddressFeed.bind(store);
-  store.openAddressFeed = (poolId, handler) =>
-    openAddressFeed(poolId, {
-      reset: (ips) => {
-        c.lists++;
-        c.listedKeys += ips.length;
-        handler.reset(ips);
+  store.openAddressFeed = (poolId, handler, ...rest) =>
+    openAddressFeed(
+      poolId,
+      {
+        reset: (ips) => {
+          c.lists++;
+          c.listedKeys += ips.length;
+          handler.reset(ips);
+        },
+        added: (ip) => {
+          c.added++;
+          handler.added(ip);
+        },
+        removed: (ip) => {
+          c.removed++;
+          handler.removed(ip);
+        },
       },
-      added: (ip) => {
-        c.added++;
-        handler.added(ip);
-      },
-      removed: (ip) => {
-        c.removed++;
-        handler.removed(ip);
-      },
-    });
+      ...rest,
+    );
   return c;
 }

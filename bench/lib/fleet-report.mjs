@@ -15,6 +15,7 @@ const MB = 2 ** 20;
  * @property {'count' | 'ops' | 'ms' | 'ratio' | 'mb' | 'pct' | 'bytes' | 'us'} unit
  * @property {string} [target]
  * @property {(v: number) => boolean} [meets]
+ * @property {string} [text]  how to print it, when not by its unit
  */
 
 /** @typedef {{ at: number, etcd: import('./etcd-cluster.mjs').MemberSample[], workers: any[] }} Sample */
@@ -34,6 +35,8 @@ const MB = 2 ** 20;
  * @property {{ start: number[], end: number[] }} load
  * @property {{ version: string, tmpfs: boolean, dataDir: string }} cluster
  * @property {number} workers
+ * @property {{ throughput: number, p99: number, etcdCpuUsPerTxn: number }} ceiling
+ * @property {import('./stats.mjs').Summary} alongside  raw transactions timed during the window
  * @property {number} setupSeconds
  * @property {unknown[]} setup
  * @property {{ ready: any, memory: any }[]} memory
@@ -172,6 +175,13 @@ export function summarizeRun(r) {
       target: '≤ 50 ms',
       meets: (v) => v <= 50,
     },
+    {
+      id: 'raw_p99',
+      label: '  a raw transaction meanwhile, p50 / p99',
+      value: r.alongside.p99,
+      unit: 'ms',
+      text: `${r.alongside.p50.toFixed(1)} / ${r.alongside.p99.toFixed(1)} ms`,
+    },
     { id: 'p99_steady', label: '  steady starts p99', value: steady.p99, unit: 'ms' },
     { id: 'p99_deploy', label: '  deploy bursts p99', value: deploy.p99, unit: 'ms' },
     { id: 'max', label: '  slowest', value: all.max, unit: 'ms' },
@@ -222,9 +232,33 @@ export function summarizeRun(r) {
       unit: 'bytes',
     },
     {
+      id: 'proposals',
+      label: 'etcd writes (raft proposals) /s in the window',
+      value: per(etcdWin.proposals, windowSeconds),
+      unit: 'ops',
+    },
+    {
+      id: 'ceiling',
+      label: '  raw ceiling: 1-put transactions /s at c=64',
+      value: r.ceiling.throughput,
+      unit: 'ops',
+    },
+    {
       id: 'etcd_cpu_alloc',
       label: 'etcd CPU / allocation beyond idle (3 members)',
       value: per((etcdWin.cpuMs - idleCpuMsPerSecond * windowSeconds) * 1000, allocations),
+      unit: 'us',
+    },
+    {
+      id: 'etcd_cpu_proposal',
+      label: '  per write (raft proposal), beyond idle',
+      value: per((etcdWin.cpuMs - idleCpuMsPerSecond * windowSeconds) * 1000, etcdWin.proposals),
+      unit: 'us',
+    },
+    {
+      id: 'etcd_cpu_raw',
+      label: '  per raw transaction at the ceiling',
+      value: r.ceiling.etcdCpuUsPerTxn,
       unit: 'us',
     },
     {
@@ -333,11 +367,13 @@ export function summarizeRun(r) {
     load: r.load,
     cluster: r.cluster,
     setupSeconds: r.setupSeconds,
+    ceiling: r.ceiling,
     figures: figures.map((f) => ({
       id: f.id,
       label: f.label,
       value: f.value,
       unit: f.unit,
+      ...(f.text === undefined ? {} : { text: f.text }),
       ...(f.target === undefined ? {} : { target: f.target }),
       ...(f.meets === undefined || !atTarget ? {} : { met: f.meets(f.value) }),
     })),
@@ -395,7 +431,7 @@ export function printTable(runs, quick) {
       f.label,
       ...runs.map((r) => {
         const g = r.figures[i];
-        return g && Number.isFinite(g.value) ? FMT[g.unit](g.value) : 'n/a';
+        return g && Number.isFinite(g.value) ? (g.text ?? FMT[g.unit](g.value)) : 'n/a';
       }),
       f.target ?? '',
       f.target === undefined ? '' : quick || !at ? 'n/a' : at.met ? 'yes' : 'NO',
