@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ipamConfig, type IpamConfig } from '#app/config';
 import {
@@ -10,97 +9,61 @@ import {
   type AddressRequest,
   type ReleaseAddressRequest,
 } from '#app/ipam';
-import { Addr, Prefix, parseIPv4Number } from '#app/net';
+import { Addr, Prefix } from '#app/net';
 import {
   AllocationStore,
   newNonce,
-  type AddressFeed,
   type AddressRecord,
   type Deadline,
   type StoredPool,
 } from '#app/store';
-import { AddressBatch } from './address-batch.js';
-import { FreeSet } from './free-set.js';
+import { AddressBatch, type BatchPool } from './address-batch.js';
 import { checkDeadline } from './pool-allocator.js';
+import { PoolView, type Widened } from './pool-view.js';
 
 /**
  * What this node knows about one pool it allocates from: the pool (and the create revision the
- * transactions compare), and a free set of its allocation range kept fresh by an etcd watch.
- * The free set is only a hint for choosing candidates; the transaction decides.
+ * transactions compare), and its view of the allocated addresses (PoolView), kept fresh by
+ * etcd watches. The view is only a hint for choosing candidates; the transaction decides.
  */
-class PoolState {
+class PoolState implements BatchPool {
   readonly subnet: Prefix;
-  readonly range: Prefix;
-  /** Index 0 of the free set is this address. */
-  readonly base: bigint;
-  readonly free: FreeSet;
-  cursor: number;
-  feed?: AddressFeed;
+  readonly view: PoolView;
   /** Dynamic allocations of this pool that arrive together share one transaction. */
   batch: AddressBatch;
 
   constructor(
     readonly pool: StoredPool,
+    store: AllocationStore,
     nodeId: string,
   ) {
     this.subnet = Prefix.parse(pool.record.subnet);
-    this.range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
-    this.base = this.range.network().value;
-    this.free = new FreeSet(Number(this.range.size()));
-    // Never hand out the subnet's network and broadcast addresses, whatever the range.
-    for (const a of [this.subnet.network(), this.subnet.broadcast()]) {
-      this.reserveLocally(a.value);
-    }
-    // Each node starts at its own offset so that nodes rarely race for the same address.
-    const digest = createHash('sha256').update(nodeId).digest();
-    this.cursor = this.free.size > 0 ? digest.readUInt32BE(0) % this.free.size : 0;
+    const range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
+    this.view = new PoolView(store, pool.id, this.subnet, range, nodeId);
   }
 
-  indexOf(value: bigint): number | undefined {
-    const i = value - this.base;
-    return i >= 0n && i < BigInt(this.free.size) ? Number(i) : undefined;
+  get stale(): boolean {
+    return this.view.stale;
+  }
+
+  sync(): Promise<void> {
+    return this.view.sync();
+  }
+
+  widen(): Promise<Widened> {
+    return this.view.widen();
+  }
+
+  nextCandidate(): Addr | undefined {
+    return this.view.nextCandidate();
   }
 
   reserveLocally(value: bigint): void {
-    const i = this.indexOf(value);
-    if (i !== undefined) {
-      this.free.take(i);
-    }
+    this.view.reserveLocally(value);
   }
 
   releaseLocally(value: bigint): void {
-    if (value === this.subnet.network().value || value === this.subnet.broadcast().value) {
-      return;
-    }
-    const i = this.indexOf(value);
-    if (i !== undefined) {
-      this.free.release(i);
-    }
-  }
-
-  resetTo(ips: string[]): void {
-    this.free.clear();
-    this.reserveLocally(this.subnet.network().value);
-    this.reserveLocally(this.subnet.broadcast().value);
-    // A pool's whole list at once (100,000 keys and more): plain numbers, not an Addr each.
-    const base = Number(this.base);
-    for (const ip of ips) {
-      const n = parseIPv4Number(ip);
-      if (n !== undefined) {
-        this.free.take(n - base); // out of range: ignored by take()
-      }
-    }
-  }
-
-  /** Takes the next free candidate after the cursor in the local view, or undefined. */
-  nextCandidate(): Addr | undefined {
-    const i = this.free.nextFree(this.cursor);
-    if (i < 0) {
-      return undefined;
-    }
-    this.free.take(i);
-    this.cursor = (i + 1) % this.free.size;
-    return Addr.fromBigInt(4, this.base + BigInt(i));
+    this.view.releaseLocally(value);
   }
 }
 
@@ -121,7 +84,7 @@ export class AddressAllocator implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     for (const state of this.pools.values()) {
       const s = await state.catch(() => undefined);
-      await s?.feed?.close();
+      await s?.view.close();
     }
     this.pools.clear();
   }
@@ -264,26 +227,11 @@ export class AddressAllocator implements OnModuleDestroy {
     if (!pool || !Prefix.tryParse(pool.record.subnet)) {
       throw new PoolNotFound(poolId);
     }
-    const state = new PoolState(pool, this.config.nodeId);
+    const state = new PoolState(pool, this.store, this.config.nodeId);
     state.batch = new AddressBatch(poolId, state, this.store, (addr, record) =>
       this.logReserved(poolId, addr, record),
     );
-    state.feed = this.store.openAddressFeed(poolId, {
-      reset: (ips) => state.resetTo(ips),
-      added: (ip) => {
-        const a = Addr.tryParse(ip);
-        if (a) {
-          state.reserveLocally(a.value);
-        }
-      },
-      removed: (ip) => {
-        const a = Addr.tryParse(ip);
-        if (a) {
-          state.releaseLocally(a.value);
-        }
-      },
-    });
-    await state.feed.sync();
+    await state.view.open();
     return state;
   }
 
@@ -297,7 +245,7 @@ export class AddressAllocator implements OnModuleDestroy {
       (current) => {
         if (current === state) {
           this.pools.delete(poolId);
-          void state.feed?.close();
+          void state.view.close();
         }
       },
       () => undefined,

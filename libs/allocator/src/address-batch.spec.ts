@@ -3,7 +3,6 @@ import { Addr, Prefix } from '#app/net';
 import { PoolExhausted } from '#app/ipam';
 import {
   StoreUnavailable,
-  type AddressFeed,
   type AddressRecord,
   type AllocationStore,
   type ReserveResult,
@@ -11,6 +10,7 @@ import {
 } from '#app/store';
 import { AddressBatch, type BatchPool } from './address-batch.js';
 import { FreeSet } from './free-set.js';
+import type { Widened } from './pool-view.js';
 
 const SUBNET = '10.0.0.0/28'; // .0 network, .1 gateway, .15 broadcast: 13 to hand out
 const BASE = Prefix.parse(SUBNET).network().value;
@@ -27,15 +27,11 @@ class FakePool implements BatchPool {
     createRevision: '7',
   };
   readonly free = new FreeSet(16);
+  readonly stale = false;
+  /** How often the batch read more of the pool (widen). */
   syncs = 0;
-  readonly feed = {
-    stale: false,
-    sync: () => {
-      this.syncs++;
-      this.reset();
-      return Promise.resolve();
-    },
-  } as unknown as AddressFeed;
+  /** What the next widenings report; then 'relisted'. */
+  widenings: Widened[] = [];
 
   constructor(private readonly etcd: Etcd) {
     this.reset();
@@ -49,6 +45,17 @@ class FakePool implements BatchPool {
     for (const ip of this.etcd.keys()) {
       this.free.take(Number(Addr.parse(ip).value - BASE));
     }
+  }
+
+  sync(): Promise<void> {
+    this.reset();
+    return Promise.resolve();
+  }
+
+  widen(): Promise<Widened> {
+    this.syncs++;
+    this.reset();
+    return Promise.resolve(this.widenings.shift() ?? 'relisted');
   }
 
   nextCandidate(): Addr | undefined {
@@ -156,6 +163,18 @@ describe('AddressBatch', () => {
     expect(failed.every((e) => e instanceof PoolExhausted)).toBe(true);
     expect(t.pool.syncs).toBe(1);
     expect(t.calls).toEqual([['10.0.0.12', '10.0.0.13', '10.0.0.14']]);
+  });
+
+  it('should read more of the pool while it grows, and answer exhausted only after a whole re-list', async () => {
+    const etcd: Etcd = new Map();
+    for (let i = 2; i <= 14; i++) {
+      etcd.set(`10.0.0.${i}`, 'other');
+    }
+    const t = setup(etcd);
+    t.pool.widenings = ['grew', 'grew'];
+    await expect(t.allocate()).rejects.toThrow(PoolExhausted);
+    expect(t.pool.syncs).toBe(3);
+    expect(t.calls).toEqual([]);
   });
 
   it('should find addresses freed elsewhere when the list is taken again', async () => {

@@ -2,7 +2,6 @@ import { PoolExhausted } from '#app/ipam';
 import type { Addr, Prefix } from '#app/net';
 import {
   MAX_RESERVE_BATCH,
-  type AddressFeed,
   type AddressRecord,
   type Deadline,
   type AllocationStore,
@@ -10,12 +9,20 @@ import {
   type StoredPool,
 } from '#app/store';
 import { checkDeadline } from './pool-allocator.js';
+import type { Widened } from './pool-view.js';
 
-/** What a batch needs of one pool's local state (AddressAllocator's PoolState). */
+/** What a batch needs of one pool's local state (AddressAllocator's PoolState, a PoolView). */
 export interface BatchPool {
   readonly pool: StoredPool;
   readonly subnet: Prefix;
-  readonly feed?: AddressFeed;
+  /** The view lost a watch: sync() before trusting it. */
+  readonly stale: boolean;
+  sync(): Promise<void>;
+  /**
+   * The view has no candidate left: read more of the pool. 'relisted' when the whole range was
+   * listed afresh, so that a view still full is full; 'grew' when only more of it was read.
+   */
+  widen(): Promise<Widened>;
   /** Takes the next free candidate in the local view, or undefined when it looks full. */
   nextCandidate(): Addr | undefined;
   releaseLocally(value: bigint): void;
@@ -27,7 +34,7 @@ interface Waiting {
   readonly record: AddressRecord;
   readonly nonce: string;
   readonly deadline: Deadline;
-  /** The local view said "full" once and the pool was listed again for this request. */
+  /** The local view said "full" and the whole pool was listed again for this request. */
   relisted: boolean;
   resolve(addr: Addr | undefined): void;
   reject(err: unknown): void;
@@ -88,8 +95,8 @@ export class AddressBatch {
         if (pending.length === 0) {
           return;
         }
-        if (this.state.feed?.stale) {
-          await this.state.feed.sync();
+        if (this.state.stale) {
+          await this.state.sync();
         }
         const tries: { w: Waiting; addr: Addr }[] = [];
         const full: Waiting[] = [];
@@ -102,15 +109,17 @@ export class AddressBatch {
           }
         }
         if (full.some((w) => !w.relisted)) {
-          // The local view says full: make sure with a fresh list before saying so. This
-          // round's candidates go back first, so the list cannot hand one out twice.
+          // The local view says full: read more of the pool, and make sure with a fresh list of
+          // all of it before saying so. This round's candidates go back first, so the list
+          // cannot hand one out twice.
           for (const t of tries) {
             this.state.releaseLocally(t.addr.value);
           }
-          for (const w of full) {
-            w.relisted = true;
+          if ((await this.state.widen()) === 'relisted') {
+            for (const w of full) {
+              w.relisted = true;
+            }
           }
-          await this.state.feed?.sync();
           continue;
         }
         for (const w of full) {

@@ -40,11 +40,7 @@ describe('FreeSet', () => {
   });
 
   it('should agree with a naive scan on random fills', () => {
-    let seed = 42;
-    const rand = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
+    const rand = randomInts(42);
     for (let round = 0; round < 200; round++) {
       const size = 1 + rand(300);
       const set = new FreeSet(size);
@@ -60,11 +56,73 @@ describe('FreeSet', () => {
     }
   });
 
+  it.each([
+    { name: 'empty range', size: 64, from: 5, to: 5, taken: true, set: [] },
+    {
+      name: 'range clamped to the set',
+      size: 40,
+      from: -3,
+      to: 50,
+      taken: true,
+      set: range(0, 40),
+    },
+    { name: 'inside one word', size: 64, from: 3, to: 9, taken: true, set: range(3, 9) },
+    { name: 'bit 31 alone', size: 64, from: 31, to: 32, taken: true, set: [31] },
+    { name: 'one whole word', size: 96, from: 32, to: 64, taken: true, set: range(32, 64) },
+    { name: 'across words', size: 256, from: 30, to: 200, taken: true, set: range(30, 200) },
+    { name: 'a slice of 256', size: 65536, from: 512, to: 768, taken: true, set: range(512, 768) },
+    {
+      name: 'freed inside taken',
+      size: 64,
+      from: 10,
+      to: 40,
+      taken: false,
+      set: [...range(0, 10), ...range(40, 64)],
+    },
+  ])('should fill a range at once: $name', ({ size, from, to, taken, set }) => {
+    const fs = new FreeSet(size);
+    if (!taken) {
+      fs.fill(0, size, true);
+    }
+    fs.fill(from, to, taken);
+    expect(range(0, size).filter((i) => fs.has(i))).toEqual(set);
+    expect(fs.takenCount).toBe(set.length);
+  });
+
+  it('should agree with take and release on random fills', () => {
+    const rand = randomInts(7);
+    for (let round = 0; round < 200; round++) {
+      const size = 1 + rand(300);
+      const fs = new FreeSet(size);
+      const naive: boolean[] = Array.from({ length: size }, () => false);
+      for (let k = rand(6); k > 0; k--) {
+        const from = rand(size);
+        const to = from + rand(size - from + 1);
+        const taken = rand(2) === 0;
+        fs.fill(from, to, taken);
+        for (let i = from; i < to; i++) {
+          naive[i] = taken;
+        }
+      }
+      expect(range(0, size).map((i) => fs.has(i))).toEqual(naive);
+      expect(fs.takenCount).toBe(naive.filter(Boolean).length);
+    }
+  });
+
   it('should reject a bad size', () => {
     expect(() => new FreeSet(-1)).toThrow(RangeError);
     expect(() => new FreeSet(1.5)).toThrow(RangeError);
   });
 });
+
+/** A seeded generator of integers below n (a linear congruential one: the same seed, the same fills). */
+function randomInts(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);

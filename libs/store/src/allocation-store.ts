@@ -37,6 +37,8 @@ import { SubnetFeed, type SubnetFeedHandler } from './subnet-feed.js';
 
 /** Most addresses reserved in one transaction (etcd's --max-txn-ops is 128 per list). */
 export const MAX_RESERVE_BATCH = 64;
+/** Count-only ranges per read-only transaction (countAddresses), under etcd's 128 operations. */
+const MAX_COUNT_BATCH = 100;
 
 /**
  * The allocation transactions (libs/store/README.md, "Transactions"): pools, memberships,
@@ -117,16 +119,18 @@ export class AllocationStore {
   }
 
   /**
-   * The IPs allocated in a pool (keys only) and the revision of that read, in pages at one
-   * revision (EtcdConnection.pagedRange): a single reply for a pool of ~70,000 addresses would
-   * exceed gRPC's 4 MiB message limit, and the pool could never be allocated from.
+   * The IPs allocated in a pool (keys only) and the revision of that read; with `within` (an IP
+   * text prefix such as `10.0.3.`), only the IPs that start with it. In pages at one revision
+   * (EtcdConnection.pagedRange): a single reply for a pool of ~70,000 addresses would exceed
+   * gRPC's 4 MiB message limit, and the pool could never be allocated from.
    */
   async listAddressKeys(
     poolId: string,
     deadline: Deadline,
+    within = '',
   ): Promise<{ ips: string[]; revision: string }> {
     const { items, revision } = await this.etcd.pagedRange(
-      this.keys.addressesOf(poolId),
+      `${this.keys.addressesOf(poolId)}${within}`,
       deadline,
       { keysOnly: true },
       (kv) => {
@@ -135,6 +139,40 @@ export class AllocationStore {
       },
     );
     return { ips: items, revision };
+  }
+
+  /**
+   * How many addresses of one pool start with each of `withins` (IP text prefixes such as
+   * `10.0.3.`): count-only ranges, MAX_COUNT_BATCH per read-only transaction, no keys sent back.
+   * A hint for choosing where in a big pool to allocate (libs/store/README.md, "Candidates").
+   */
+  async countAddresses(
+    poolId: string,
+    withins: readonly string[],
+    deadline: Deadline,
+  ): Promise<number[]> {
+    const prefix = this.keys.addressesOf(poolId);
+    const chunks: string[][] = [];
+    for (let i = 0; i < withins.length; i += MAX_COUNT_BATCH) {
+      chunks.push(withins.slice(i, i + MAX_COUNT_BATCH));
+    }
+    const counts = await Promise.all(
+      chunks.map(async (chunk) => {
+        const res = await this.etcd.txn(
+          {
+            compare: [],
+            success: chunk.map((within): IRequestOp => {
+              const key = buf(`${prefix}${within}`);
+              return { request_range: { key, range_end: prefixEnd(key), count_only: true } };
+            }),
+            failure: [],
+          },
+          deadline,
+        );
+        return chunk.map((_, i) => Number(res.responses[i]?.response_range?.count ?? 0));
+      }),
+    );
+    return counts.flat();
   }
 
   // ---------------------------------------------------------- transactions
@@ -438,17 +476,22 @@ export class AllocationStore {
   // ------------------------------------------------------------- watching
 
   /**
-   * A live view of one pool's allocated IPs: listed once, then kept fresh by a watch; re-listed
-   * after a compaction or a cancelled watch. Only a hint for choosing candidates: the
-   * transactions decide.
+   * A live view of one pool's allocated IPs, or with `within` (an IP text prefix such as
+   * `10.0.3.`: one slice of a big pool) of those that start with it: listed once, then kept
+   * fresh by a watch; re-listed after a compaction or a cancelled watch. Only a hint for choosing
+   * candidates: the transactions decide.
    */
-  openAddressFeed(poolId: string, handler: AddressFeedHandler): AddressFeed {
+  openAddressFeed(poolId: string, handler: AddressFeedHandler, within = ''): AddressFeed {
     return new AddressFeed(this.keys, poolId, handler, (events) =>
       this.etcd.prefixWatch(
-        this.keys.addressesOf(poolId),
-        `the addresses of pool ${poolId}`,
+        `${this.keys.addressesOf(poolId)}${within}`,
+        within ? `the addresses ${within}* of pool ${poolId}` : `the addresses of pool ${poolId}`,
         async () => {
-          const { ips, revision } = await this.listAddressKeys(poolId, this.etcd.deadline());
+          const { ips, revision } = await this.listAddressKeys(
+            poolId,
+            this.etcd.deadline(),
+            within,
+          );
           return { items: ips, revision };
         },
         events,
