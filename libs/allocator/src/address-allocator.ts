@@ -149,23 +149,25 @@ export class AddressAllocator implements OnModuleDestroy {
 
   async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
     const addr = req.address;
-    const deadline = this.store.deadline();
-    const pool = await this.store.getPool(req.poolId, deadline);
-    if (!pool) {
-      this.log.warn(
-        `ReleaseAddress of ${addr.toString()} in unknown pool ${req.poolId}: nothing to do`,
-      );
-      return;
-    }
-    const subnet = Prefix.parse(pool.record.subnet);
-    if (!subnet.contains(addr)) {
-      throw new AddressOutOfRange(
-        `address ${addr.toString()} is outside pool ${req.poolId}'s subnet ${subnet.toString()}`,
-      );
-    }
     const ip = addr.toString();
+    const deadline = this.store.deadline();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.store.getAddress(req.poolId, ip, deadline);
+      // Pool and address in one read: a release is one read and one delete.
+      const { pool, address: current } = await this.store.getPoolAndAddress(
+        req.poolId,
+        ip,
+        deadline,
+      );
+      if (!pool) {
+        this.log.warn(`ReleaseAddress of ${ip} in unknown pool ${req.poolId}: nothing to do`);
+        return;
+      }
+      const subnet = Prefix.parse(pool.record.subnet);
+      if (!subnet.contains(addr)) {
+        throw new AddressOutOfRange(
+          `address ${ip} is outside pool ${req.poolId}'s subnet ${subnet.toString()}`,
+        );
+      }
       if (!current) {
         this.log.debug(
           `ReleaseAddress of ${ip} in pool ${req.poolId}: not allocated, nothing to do`,

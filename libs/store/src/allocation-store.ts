@@ -109,13 +109,29 @@ export class AllocationStore {
     return { subnets: items, revision };
   }
 
-  async getAddress(
+  /** A pool and one of its addresses, read in one snapshot: ReleaseAddress's one round trip. */
+  async getPoolAndAddress(
     poolId: string,
     ip: string,
     deadline: Deadline,
-  ): Promise<StoredAddress | undefined> {
-    const kv = await this.etcd.get(this.keys.address(poolId, ip), deadline);
-    return kv ? toAddress(ip, kv) : undefined;
+  ): Promise<{ pool?: StoredPool; address?: StoredAddress }> {
+    const res = await this.etcd.txn(
+      {
+        compare: [],
+        success: [
+          { request_range: { key: buf(this.keys.pool(poolId)) } },
+          { request_range: { key: buf(this.keys.address(poolId, ip)) } },
+        ],
+        failure: [],
+      },
+      deadline,
+    );
+    const poolKv = rangeKvs(res.responses[0])[0];
+    const addressKv = rangeKvs(res.responses[1])[0];
+    return {
+      ...(poolKv ? { pool: toPool(poolId, poolKv) } : {}),
+      ...(addressKv ? { address: toAddress(ip, addressKv) } : {}),
+    };
   }
 
   /**
