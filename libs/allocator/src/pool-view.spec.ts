@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Prefix } from '#app/net';
 import type { AddressFeed, AddressFeedHandler, AllocationStore } from '#app/store';
@@ -10,8 +11,11 @@ interface FakeFeed {
   handler: AddressFeedHandler;
 }
 
-/** A store over `etcd` (the pool's allocated IPs): lists, counts and feeds as AllocationStore does. */
-function fakeStore(ips: string[]) {
+/**
+ * A store over `etcd` (the pool's allocated IPs): lists, counts and feeds as AllocationStore does;
+ * `countOf` answers the counts instead, for pools too big to fill here.
+ */
+function fakeStore(ips: string[], countOf?: (within: string) => number) {
   const etcd = new Set(ips);
   const feeds: FakeFeed[] = [];
   const counted: string[][] = [];
@@ -20,7 +24,7 @@ function fakeStore(ips: string[]) {
     deadline: () => Date.now() + 10_000,
     countAddresses: (_pool: string, withins: string[]) => {
       counted.push([...withins]);
-      return Promise.resolve(withins.map((w) => under(w).length));
+      return Promise.resolve(withins.map((w) => countOf?.(w) ?? under(w).length));
     },
     openAddressFeed: (_pool: string, handler: AddressFeedHandler, within = '') => {
       const feed: FakeFeed = { within, closed: false, handler };
@@ -103,6 +107,18 @@ describe('PoolView', () => {
     const all = drain(t.view);
     expect(all).toHaveLength(256);
     expect(all.every((ip) => ip.startsWith('10.0.2.'))).toBe(true);
+  });
+
+  it('should count further slices, a window at a time, until one has room', async () => {
+    const subnet = Prefix.parse('10.0.0.0/15'); // 512 slices, two windows of 256
+    const home = (createHash('sha256').update('node-a').digest().readUInt32BE(0) % 131072) >> 8;
+    const free = (home + 300) % 512;
+    const within = `10.${free >> 8}.${free & 255}.`;
+    const s = fakeStore([], (w) => (w === within ? 0 : 256));
+    const view = new PoolView(s.store, 'p', subnet, subnet, 'node-a');
+    await view.open();
+    expect(s.counted.map((c) => c.length)).toEqual([256, 256]);
+    expect(s.feeds.map((f) => f.within)).toEqual([within]);
   });
 
   it('should grow to the emptiest slice not read yet when the read ones are full', async () => {

@@ -5,7 +5,7 @@ import { FreeSet } from './free-set.js';
 
 /** Addresses per slice: a /24, the widest range that one etcd key prefix (`a.b.c.`) covers. */
 const SLICE_SIZE = 256;
-/** Slices whose occupancy one choice reads: a whole /16, in three read-only transactions. */
+/** Slices whose occupancy is read at once: a whole /16, in three read-only transactions. */
 const SLICES_COUNTED = 256;
 /** Slices a node reads of one pool before it lists and watches the whole pool instead. */
 export const MAX_OPEN_SLICES = 8;
@@ -144,36 +144,40 @@ export class PoolView {
   }
 
   /**
-   * The slice to read next: of the SLICES_COUNTED slices from this node's own on, not read yet,
-   * the one with the fewest addresses (the nearest of equals), or undefined when none has room.
+   * The slice to read next: the one with the fewest addresses (the nearest of equals) among the
+   * first SLICES_COUNTED slices not read yet from this node's own on that has room, else among
+   * the next SLICES_COUNTED, and so on; undefined when none has room.
    */
   private async pickSlice(): Promise<number | undefined> {
     const home = Math.floor(this.offset / this.sliceSize);
-    const candidates: number[] = [];
-    for (let i = 0; i < Math.min(this.sliceCount, SLICES_COUNTED); i++) {
+    const unread: number[] = [];
+    for (let i = 0; i < this.sliceCount; i++) {
       const k = (home + i) % this.sliceCount;
       if (!this.slices.has(k)) {
-        candidates.push(k);
+        unread.push(k);
       }
     }
-    if (candidates.length === 0) {
-      return undefined;
-    }
-    const counts = await this.store.countAddresses(
-      this.poolId,
-      candidates.map((k) => this.within(k)),
-      this.store.deadline(),
-    );
-    let best: number | undefined;
-    let fewest = Infinity;
-    candidates.forEach((k, i) => {
-      const n = counts[i] ?? 0;
-      if (n < this.capacity(k) && n < fewest) {
-        best = k;
-        fewest = n;
+    for (let i = 0; i < unread.length; i += SLICES_COUNTED) {
+      const window = unread.slice(i, i + SLICES_COUNTED);
+      const counts = await this.store.countAddresses(
+        this.poolId,
+        window.map((k) => this.within(k)),
+        this.store.deadline(),
+      );
+      let best: number | undefined;
+      let fewest = Infinity;
+      window.forEach((k, j) => {
+        const n = counts[j] ?? 0;
+        if (n < this.capacity(k) && n < fewest) {
+          best = k;
+          fewest = n;
+        }
+      });
+      if (best !== undefined) {
+        return best;
       }
-    });
-    return best;
+    }
+    return undefined;
   }
 
   private async openSlice(k: number): Promise<void> {
