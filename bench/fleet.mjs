@@ -83,12 +83,27 @@ const P = {
 };
 
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+/** The node id of the host that joins the big pool. */
+const JOIN_NODE = 'host-join';
+
+/** @typedef {import('./lib/fleet-report.mjs').Sample} Sample */
 const clock = () => performance.timeOrigin + performance.now();
 
 /** @param {string} text */
 function note(text) {
   console.log(`   ${text}`);
 }
+
+/**
+ * @typedef {object} Fleet  one run's cluster, its hosts' workers, and where they keep their keys
+ * @property {number} n
+ * @property {Awaited<ReturnType<typeof startEtcdCluster>>} cluster
+ * @property {import('etcd3').Etcd3} raw
+ * @property {import('./lib/fleet-workers.mjs').FleetWorker[]} workers
+ * @property {string} prefix
+ * @property {{ endpoints: string[], prefix: string, pools: ReturnType<typeof sharedPools> }} common
+ * @property {(node: string) => import('./lib/fleet-workers.mjs').FleetWorker | undefined} workerOf
+ */
 
 /**
  * One fleet of `n` hosts on a fresh 3-member cluster: set-up, idle, the window of offered load,
@@ -99,143 +114,38 @@ async function runFleet(n) {
   const load = loadavg();
   console.log(`\n== ${n} hosts (load ${load.map((l) => l.toFixed(2)).join(' ')})`);
   const cluster = await startEtcdCluster(3);
+  const raw = pluginLikeClient(cluster.endpoints);
   /** @type {import('./lib/fleet-workers.mjs').FleetWorker[]} */
   const workers = [];
-  const raw = pluginLikeClient(cluster.endpoints);
   try {
     note(
       `etcd ${cluster.version}, ${cluster.members.length} members on loopback, data ${cluster.tmpfs ? 'on tmpfs' : 'on disk'} (${cluster.dataDir})`,
     );
-    const prefix = `/kipam-fleet/${STAMP}/n${n}`;
     const ceiling = await rawCeiling(cluster, raw, `/kipam-fleet/${STAMP}/raw-n${n}/`);
     note(
       `raw ceiling: ${Math.round(ceiling.throughput)} create-if-absent transactions/s at c=64, etcd CPU ${Math.round(ceiling.etcdCpuUsPerTxn)} µs per transaction (3 members)`,
     );
-    // At least two, so that hosts in different processes race (and the held sets are compared
-    // across processes), at most --workers.
-    const count = Math.min(n, P.maxWorkers, Math.max(2, Math.ceil(n / P.hostsPerWorker)));
-    for (let w = 0; w < count; w++) {
-      workers.push(
-        await startWorker(
-          w,
-          argv.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`],
-        ),
-      );
-    }
-    for (let i = 0; i < n; i++) {
-      workers[i % count]?.nodes.add(nodeId(i));
-    }
-    const workerOf = (/** @type {string} */ node) =>
-      workers.find((w) => w.nodes.has(node)) ?? workers[0];
-    const common = { endpoints: cluster.endpoints, prefix, pools: sharedPools() };
-    /** @type {Record<string, string>} */
-    const privateSubnets = {};
-    for (let i = 0; i < n; i++) {
-      privateSubnets[nodeId(i)] = privateSubnet(i);
-    }
-
-    // Set-up: the first host creates the shared pools, then every worker starts its hosts.
-    const tSetup = clock();
-    const setup = [
-      await workerOf(nodeId(0))?.call('addHosts', {
-        ...common,
-        nodeIds: [nodeId(0)],
-        privateSubnets,
-      }),
-    ];
-    setup.push(
-      ...(await Promise.all(
-        workers.map((w) =>
-          w.call('addHosts', {
-            ...common,
-            nodeIds: [...w.nodes].filter((id) => id !== nodeId(0)),
-            privateSubnets,
-          }),
-        ),
-      )),
-    );
-    const setupSeconds = (clock() - tSetup) / 1000;
-    const memory = await Promise.all(workers.map((w) => w.call('counters')));
-    const lastSetup = workers.map((w, i) => ({
-      ready: w.ready,
-      memory: setup[setup.length - workers.length + i]?.memory,
-    }));
-    note(`${n} hosts up with 10 pools each in ${setupSeconds.toFixed(1)} s (${count} workers)`);
-
+    workers.push(...(await startWorkers(n)));
+    const prefix = `/kipam-fleet/${STAMP}/n${n}`;
+    /** @type {Fleet} */
+    const fleet = {
+      n,
+      cluster,
+      raw,
+      workers,
+      prefix,
+      common: { endpoints: cluster.endpoints, prefix, pools: sharedPools() },
+      workerOf: (node) => workers.find((w) => w.nodes.has(node)) ?? workers[0],
+    };
+    const setup = await setUpHosts(fleet);
     // Idle: what the fleet costs etcd when nothing happens (probes, watch keep-alives).
-    const idle0 = await sample(cluster, workers);
+    const idle0 = await sample(fleet);
     await new Promise((r) => setTimeout(r, P.idleMs));
-    const idle1 = await sample(cluster, workers);
-
-    // The window of offered load.
-    const plan = fleetPlan({
-      hosts: n,
-      windowMs: P.windowMs,
-      rate: P.rate,
-      lifeMs: P.lifeMs,
-      deployGroup: P.deployGroup,
-      deployPerHost: P.deployPerHost,
-    });
-    const startAt = clock() + 500;
-    const run0 = await sample(cluster, workers);
-    const probe = rawProbe(raw, `/kipam-fleet/${STAMP}/probe-n${n}/`, startAt);
-    const planResults = await Promise.all(
-      workers.map((w) =>
-        w.call('runPlan', {
-          startAt,
-          windowMs: P.windowMs,
-          events: plan.filter((e) => w.nodes.has(e.node)),
-        }),
-      ),
-    );
-    const run1 = await sample(cluster, workers);
-    const alongside = await probe.stop();
-    note(`window of ${P.windowMs / 1000} s: ${plan.length} starts offered`);
-
-    // Every host at the same instant.
-    const burstAt = clock() + 300;
-    const burst0 = await sample(cluster, workers);
-    const bursts = await Promise.all(
-      workers.map((w) => w.call('burst', { at: burstAt, count: P.burstPerHost, pool: 'shared-0' })),
-    );
-    const burst1 = await sample(cluster, workers);
-
-    // A new host joins a pool of many addresses (a departed host's, written straight in).
-    const joinWorker = workers[workers.length - 1] ?? workers[0];
-    await workerOf(nodeId(0))?.call('requestPool', { nodeId: nodeId(0), pool: JOIN_POOL });
-    const keys = new KeyLayout(prefix);
-    await putBatched(raw, departedAddresses(keys, P.joinAddresses));
-    const joined = await joinWorker?.call('join', {
-      ...common,
-      nodeId: 'host-join',
-      pool: JOIN_POOL,
-    });
-    note(
-      `new host joined ${JOIN_POOL.name} (${P.joinAddresses.toLocaleString('en-US')} addresses): first address after ${joined.joinToFirstAddressMs.toFixed(0)} ms`,
-    );
-
-    // Invariants: --check clean, every held address in etcd once, none leaked.
-    const held = (await Promise.all(workers.map((w) => w.call('held')))).flat();
-    const snapshot = await readSnapshot(raw, prefix);
-    const hostIds = new Set([...workers.flatMap((w) => [...w.nodes]), 'host-join']);
-    const verdict = verifyFleet({ entries: snapshot.entries, held, hosts: hostIds });
-    const end = await sample(cluster, workers);
-    const problems = [
-      ...verdict.problems,
-      ...end.workers.flatMap((w) => w.duplicates.map((d) => `duplicate: ${d}`)),
-      ...end.workers.flatMap((w) =>
-        w.errorSamples.map(
-          (/** @type {{ op: string, message: string }} */ e) =>
-            `request failed (${e.op}): ${e.message}`,
-        ),
-      ),
-    ];
-    note(
-      `check at revision ${snapshot.revision}: ${verdict.check.counts.addresses} addresses, ${verdict.check.violations.length} violations; ${verdict.held} held, ${verdict.leaked} leaked`,
-    );
-    for (const p of problems.slice(0, 20)) {
-      console.error(`   PROBLEM: ${p}`);
-    }
+    const idle1 = await sample(fleet);
+    const offered = await offerLoad(fleet);
+    const burst = await burstEverywhere(fleet);
+    const joined = await joinBigPool(fleet);
+    const checked = await checkFleet(fleet);
     return summarizeRun({
       n,
       params: P,
@@ -243,22 +153,12 @@ async function runFleet(n) {
       cluster: { version: cluster.version, tmpfs: cluster.tmpfs, dataDir: cluster.dataDir },
       workers: workers.length,
       ceiling,
-      alongside,
-      setupSeconds,
-      setup: setup.flatMap((s) => s?.started ?? []),
-      memory: lastSetup,
-      afterSetup: memory,
+      ...setup,
       idle: [idle0, idle1],
-      plan,
-      planResults,
-      window: [run0, run1],
-      bursts,
-      burstAt,
-      burstWindow: [burst0, burst1],
+      ...offered,
+      ...burst,
       join: joined,
-      verdict,
-      end,
-      problems,
+      ...checked,
     });
   } finally {
     for (const w of workers) {
@@ -268,6 +168,160 @@ async function runFleet(n) {
     raw.close();
     await cluster.stop();
   }
+}
+
+/**
+ * The worker processes for `n` hosts, each with its hosts assigned (round robin): at least two,
+ * so that hosts in different processes race (and the held sets are compared across processes),
+ * at most --workers.
+ * @param {number} n
+ */
+async function startWorkers(n) {
+  const count = Math.min(n, P.maxWorkers, Math.max(2, Math.ceil(n / P.hostsPerWorker)));
+  const nodeArgs =
+    argv.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`];
+  const workers = [];
+  for (let w = 0; w < count; w++) {
+    workers.push(await startWorker(w, nodeArgs));
+  }
+  for (let i = 0; i < n; i++) {
+    workers[i % count]?.nodes.add(nodeId(i));
+  }
+  return workers;
+}
+
+/**
+ * Starts every host with its pools in use: the first host creates the shared pools, then every
+ * worker starts its hosts. Returns how long that took and each worker's memory.
+ * @param {Fleet} fleet
+ */
+async function setUpHosts(fleet) {
+  /** @type {Record<string, string>} */
+  const privateSubnets = {};
+  for (let i = 0; i < fleet.n; i++) {
+    privateSubnets[nodeId(i)] = privateSubnet(i);
+  }
+  const t0 = clock();
+  const first = await fleet.workerOf(nodeId(0))?.call('addHosts', {
+    ...fleet.common,
+    nodeIds: [nodeId(0)],
+    privateSubnets,
+  });
+  const rest = await Promise.all(
+    fleet.workers.map((w) =>
+      w.call('addHosts', {
+        ...fleet.common,
+        nodeIds: [...w.nodes].filter((id) => id !== nodeId(0)),
+        privateSubnets,
+      }),
+    ),
+  );
+  const setupSeconds = (clock() - t0) / 1000;
+  note(
+    `${fleet.n} hosts up with 10 pools each in ${setupSeconds.toFixed(1)} s (${fleet.workers.length} workers)`,
+  );
+  return {
+    setupSeconds,
+    setup: [first, ...rest].flatMap((s) => s?.started ?? []),
+    memory: fleet.workers.map((w, i) => ({ ready: w.ready, memory: rest[i]?.memory })),
+  };
+}
+
+/**
+ * The window of offered load (fleetPlan), with a raw transaction timed alongside.
+ * @param {Fleet} fleet
+ */
+async function offerLoad(fleet) {
+  const plan = fleetPlan({
+    hosts: fleet.n,
+    windowMs: P.windowMs,
+    rate: P.rate,
+    lifeMs: P.lifeMs,
+    deployGroup: P.deployGroup,
+    deployPerHost: P.deployPerHost,
+  });
+  const startAt = clock() + 500;
+  const run0 = await sample(fleet);
+  const probe = rawProbe(fleet.raw, `/kipam-fleet/${STAMP}/probe-n${fleet.n}/`, startAt);
+  const planResults = await Promise.all(
+    fleet.workers.map((w) =>
+      w.call('runPlan', {
+        startAt,
+        windowMs: P.windowMs,
+        events: plan.filter((e) => w.nodes.has(e.node)),
+      }),
+    ),
+  );
+  const run1 = await sample(fleet);
+  const alongside = await probe.stop();
+  note(`window of ${P.windowMs / 1000} s: ${plan.length} starts offered`);
+  return { plan, planResults, window: /** @type {[Sample, Sample]} */ ([run0, run1]), alongside };
+}
+
+/**
+ * Every host asks for P.burstPerHost addresses of shared-0 at the same instant.
+ * @param {Fleet} fleet
+ */
+async function burstEverywhere(fleet) {
+  const burstAt = clock() + 300;
+  const burst0 = await sample(fleet);
+  const bursts = await Promise.all(
+    fleet.workers.map((w) =>
+      w.call('burst', { at: burstAt, count: P.burstPerHost, pool: 'shared-0' }),
+    ),
+  );
+  const burst1 = await sample(fleet);
+  return { bursts, burstAt, burstWindow: /** @type {[Sample, Sample]} */ ([burst0, burst1]) };
+}
+
+/**
+ * A new host joins a pool of P.joinAddresses addresses (a departed host's, written straight in)
+ * and asks for its first address.
+ * @param {Fleet} fleet
+ */
+async function joinBigPool(fleet) {
+  await fleet.workerOf(nodeId(0))?.call('requestPool', { nodeId: nodeId(0), pool: JOIN_POOL });
+  await putBatched(fleet.raw, departedAddresses(new KeyLayout(fleet.prefix), P.joinAddresses));
+  const joinWorker = fleet.workers[fleet.workers.length - 1] ?? fleet.workers[0];
+  const joined = await joinWorker?.call('join', {
+    ...fleet.common,
+    nodeId: JOIN_NODE,
+    pool: JOIN_POOL,
+  });
+  note(
+    `new host joined ${JOIN_POOL.name} (${P.joinAddresses.toLocaleString('en-US')} addresses): first address after ${joined.joinToFirstAddressMs.toFixed(0)} ms`,
+  );
+  return joined;
+}
+
+/**
+ * The invariants: `--check` clean, every held address in etcd once, none leaked, no duplicate
+ * seen inside a worker, no request failed. Prints what is wrong.
+ * @param {Fleet} fleet
+ */
+async function checkFleet(fleet) {
+  const held = (await Promise.all(fleet.workers.map((w) => w.call('held')))).flat();
+  const snapshot = await readSnapshot(fleet.raw, fleet.prefix);
+  const hosts = new Set([...fleet.workers.flatMap((w) => [...w.nodes]), JOIN_NODE]);
+  const verdict = verifyFleet({ entries: snapshot.entries, held, hosts });
+  const end = await sample(fleet);
+  const problems = [
+    ...verdict.problems,
+    ...end.workers.flatMap((w) => w.duplicates.map((d) => `duplicate: ${d}`)),
+    ...end.workers.flatMap((w) =>
+      w.errorSamples.map(
+        (/** @type {{ op: string, message: string }} */ e) =>
+          `request failed (${e.op}): ${e.message}`,
+      ),
+    ),
+  ];
+  note(
+    `check at revision ${snapshot.revision}: ${verdict.check.counts.addresses} addresses, ${verdict.check.violations.length} violations; ${verdict.held} held, ${verdict.leaked} leaked`,
+  );
+  for (const p of problems.slice(0, 20)) {
+    console.error(`   PROBLEM: ${p}`);
+  }
+  return { verdict, end, problems };
 }
 
 /**
@@ -348,13 +402,14 @@ function rawProbe(raw, prefix, startAt) {
 }
 
 /**
- * @param {Awaited<ReturnType<typeof startEtcdCluster>>} cluster
- * @param {import('./lib/fleet-workers.mjs').FleetWorker[]} workers
+ * The cluster's figures and every worker's counters now.
+ * @param {Fleet} fleet
+ * @returns {Promise<Sample>}
  */
-async function sample(cluster, workers) {
+async function sample(fleet) {
   const [etcd, hosts] = await Promise.all([
-    sampleCluster(cluster),
-    Promise.all(workers.map((w) => w.call('counters'))),
+    sampleCluster(fleet.cluster),
+    Promise.all(fleet.workers.map((w) => w.call('counters'))),
   ]);
   return { at: clock(), etcd, workers: hosts };
 }

@@ -87,283 +87,289 @@ function counterDelta(a, b) {
 const per = (x, y) => (y > 0 ? x / y : NaN);
 
 /**
- * Everything a run measured, as figures (and the raw parts worth keeping in the JSON).
+ * One figure; `more` adds its target (with the test that judges it) or how to print it.
+ * @param {string} id
+ * @param {string} label
+ * @param {number} value
+ * @param {FleetFigure['unit']} unit
+ * @param {Partial<FleetFigure>} [more]
+ * @returns {FleetFigure}
+ */
+const fig = (id, label, value, unit, more = {}) => ({ id, label, value, unit, ...more });
+
+/**
+ * What the window of offered load did: latencies, counters, etcd's counters, and the idle
+ * figures taken just before it.
  * @param {RunInput} r
  */
-export function summarizeRun(r) {
-  const n = r.n;
+function windowMetrics(r) {
   const [run0, run1] = r.window;
-  const win = counterDelta(run0, run1);
-  const etcdWin = clusterDelta(run0.etcd, run1.etcd);
-  const windowSeconds = (run1.at - run0.at) / 1000;
-  const etcdEnd = clusterDelta(run0.etcd, r.end.etcd);
-  const allocations = win.reserved ?? 0;
-  const writes = allocations + r.planResults.reduce((s, p) => s + p.releases.length, 0);
-  const starts = r.planResults.flatMap((p) => [...p.latency.steady, ...p.latency.deploy]);
-  const steady = summarize(r.planResults.flatMap((p) => p.latency.steady));
-  const deploy = summarize(r.planResults.flatMap((p) => p.latency.deploy));
-  const all = summarize(starts);
-  const lag = summarize(r.planResults.flatMap((p) => p.lag));
-  const releases = summarize(r.planResults.flatMap((p) => p.releases));
-  const inWindow = r.planResults.reduce((s, p) => s + p.inWindow, 0);
-  const shared0 = win.byPool['fleet-shared-0'] ?? [0, 0];
-
+  const counters = counterDelta(run0, run1);
+  const seconds = (run1.at - run0.at) / 1000;
+  const plans = r.planResults;
   const [idle0, idle1] = r.idle;
-  const etcdIdle = clusterDelta(idle0.etcd, idle1.etcd);
+  const idle = clusterDelta(idle0.etcd, idle1.etcd);
   const idleSeconds = (idle1.at - idle0.at) / 1000;
-  const idleCpuMsPerSecond = per(etcdIdle.cpuMs, idleSeconds);
+  return {
+    counters,
+    etcd: clusterDelta(run0.etcd, run1.etcd),
+    seconds,
+    allocations: counters.reserved ?? 0,
+    writes: (counters.reserved ?? 0) + plans.reduce((s, p) => s + p.releases.length, 0),
+    inWindow: plans.reduce((s, p) => s + p.inWindow, 0),
+    answered: plans.reduce((s, p) => s + p.latency.steady.length + p.latency.deploy.length, 0),
+    latency: {
+      all: summarize(plans.flatMap((p) => [...p.latency.steady, ...p.latency.deploy])),
+      steady: summarize(plans.flatMap((p) => p.latency.steady)),
+      deploy: summarize(plans.flatMap((p) => p.latency.deploy)),
+      lag: summarize(plans.flatMap((p) => p.lag)),
+      releases: summarize(plans.flatMap((p) => p.releases)),
+    },
+    idle: { etcd: idle, seconds: idleSeconds, cpuMsPerSecond: per(idle.cpuMs, idleSeconds) },
+  };
+}
 
-  const [b0, b1] = r.burstWindow;
-  const burst = counterDelta(b0, b1);
-  const burstLatency = summarize(r.bursts.flatMap((b) => b.latency));
-  const drainMs = Math.max(...r.bursts.map((b) => b.lastDone)) - r.burstAt;
-
-  // Memory: RSS after all of a worker's hosts less RSS after its first, per further host.
-  let rssDelta = 0;
-  let heapDelta = 0;
+/**
+ * Memory per host: a worker's RSS (and JS heap) after all its hosts less after its first, per
+ * further host, over all workers; the largest RSS of a worker before any host.
+ * @param {RunInput['memory']} workers
+ */
+function memoryPerHost(workers) {
+  let rss = 0;
+  let heap = 0;
   let further = 0;
   let baseline = 0;
-  for (const w of r.memory) {
+  for (const w of workers) {
     const m = w.memory;
     if (m && m.hosts > 1) {
-      rssDelta += m.after.rss - m.firstHost.rss;
-      heapDelta += m.after.heap - m.firstHost.heap;
+      rss += m.after.rss - m.firstHost.rss;
+      heap += m.after.heap - m.firstHost.heap;
       further += m.hosts - 1;
     }
     baseline = Math.max(baseline, w.ready.rss);
   }
-  const memoryPerHost = per(rssDelta, further) / MB;
-  const end = r.verdict;
-  const errors = r.window[1].workers.reduce((s, w) => s + w.errors, 0);
-  const atTarget = n === TARGET_HOSTS && r.params.windowMs >= 30_000;
+  return {
+    rssMB: per(rss, further) / MB,
+    heapMB: per(heap, further) / MB,
+    baselineMB: baseline / MB,
+  };
+}
 
-  /** @type {FleetFigure[]} */
-  const figures = [
-    {
-      id: 'load',
-      label: 'load average (1 min) at the start',
-      value: r.load.start[0],
-      unit: 'ratio',
-    },
-    { id: 'workers', label: 'worker processes', value: r.workers, unit: 'count' },
-    {
-      id: 'offered',
-      label: 'starts offered /s (steady + deploy)',
-      value: r.plan.length / (r.params.windowMs / 1000),
-      unit: 'ops',
-    },
-    {
-      id: 'achieved',
-      label: 'allocations /s achieved in the window',
-      value: inWindow / (r.params.windowMs / 1000),
-      unit: 'ops',
-    },
-    {
-      id: 'answered',
-      label: 'starts answered / offered',
-      value: per(starts.length, r.plan.length),
-      unit: 'ratio',
+/**
+ * The window's latencies and what was answered.
+ * @param {RunInput} r
+ * @param {ReturnType<typeof windowMetrics>} m
+ */
+function latencyFigures(r, m) {
+  const { all, steady, deploy, lag, releases } = m.latency;
+  const windowS = r.params.windowMs / 1000;
+  const a = r.alongside;
+  return [
+    fig('load', 'load average (1 min) at the start', r.load.start[0] ?? NaN, 'ratio'),
+    fig('workers', 'worker processes', r.workers, 'count'),
+    fig('offered', 'starts offered /s (steady + deploy)', r.plan.length / windowS, 'ops'),
+    fig('achieved', 'allocations /s achieved in the window', m.inWindow / windowS, 'ops'),
+    fig('answered', 'starts answered / offered', per(m.answered, r.plan.length), 'ratio', {
       target: '= 1',
       meets: (v) => v === 1,
-    },
-    { id: 'p50', label: 'RequestAddress p50', value: all.p50, unit: 'ms' },
-    {
-      id: 'p99',
-      label: 'RequestAddress p99',
-      value: all.p99,
-      unit: 'ms',
-      target: '≤ 50 ms',
-      meets: (v) => v <= 50,
-    },
-    {
-      id: 'raw_p99',
-      label: '  a raw transaction meanwhile, p50 / p99',
-      value: r.alongside.p99,
-      unit: 'ms',
-      text: `${r.alongside.p50.toFixed(1)} / ${r.alongside.p99.toFixed(1)} ms`,
-    },
-    { id: 'p99_steady', label: '  steady starts p99', value: steady.p99, unit: 'ms' },
-    { id: 'p99_deploy', label: '  deploy bursts p99', value: deploy.p99, unit: 'ms' },
-    { id: 'max', label: '  slowest', value: all.max, unit: 'ms' },
-    { id: 'lag_p99', label: '  start lag p99 (worker event loop)', value: lag.p99, unit: 'ms' },
-    { id: 'release_p99', label: 'ReleaseAddress p99', value: releases.p99, unit: 'ms' },
-    {
-      id: 'conflicts',
-      label: 'compare failures / allocation',
-      value: per(win.taken ?? 0, allocations),
-      unit: 'ratio',
-    },
-    {
-      id: 'conflicts_shared0',
-      label: '  in shared-0 (every host)',
-      value: per(shared0[1], shared0[0]),
-      unit: 'ratio',
+    }),
+    fig('p50', 'RequestAddress p50', all.p50, 'ms'),
+    fig('p99', 'RequestAddress p99', all.p99, 'ms', { target: '≤ 50 ms', meets: (v) => v <= 50 }),
+    fig('raw_p99', '  a raw transaction meanwhile, p50 / p99', a.p99, 'ms', {
+      text: `${a.p50.toFixed(1)} / ${a.p99.toFixed(1)} ms`,
+    }),
+    fig('p99_steady', '  steady starts p99', steady.p99, 'ms'),
+    fig('p99_deploy', '  deploy bursts p99', deploy.p99, 'ms'),
+    fig('max', '  slowest', all.max, 'ms'),
+    fig('lag_p99', '  start lag p99 (worker event loop)', lag.p99, 'ms'),
+    fig('release_p99', 'ReleaseAddress p99', releases.p99, 'ms'),
+  ];
+}
+
+/**
+ * What each allocation cost: compare failures, transactions, watch events, etcd's bytes and CPU.
+ * @param {RunInput} r
+ * @param {ReturnType<typeof windowMetrics>} m
+ */
+function costFigures(r, m) {
+  const c = m.counters;
+  const shared0 = c.byPool['fleet-shared-0'] ?? [0, 0];
+  const events = (c.added ?? 0) + (c.removed ?? 0);
+  const busyCpuMs = m.etcd.cpuMs - m.idle.cpuMsPerSecond * m.seconds;
+  return [
+    fig('conflicts', 'compare failures / allocation', per(c.taken ?? 0, m.allocations), 'ratio'),
+    fig('conflicts_shared0', '  in shared-0 (every host)', per(shared0[1], shared0[0]), 'ratio', {
       target: '≤ 0.05',
       meets: (v) => v <= 0.05,
-    },
-    {
-      id: 'txns',
-      label: 'reserve transactions / allocation',
-      value: per(win.txns ?? 0, allocations),
-      unit: 'ratio',
-    },
-    {
-      id: 'events_client',
-      label: 'watch events delivered / allocation',
-      value: per((win.added ?? 0) + (win.removed ?? 0), allocations),
-      unit: 'ratio',
-    },
-    {
-      id: 'events_write',
-      label: '  per write (allocation or release)',
-      value: per((win.added ?? 0) + (win.removed ?? 0), writes),
-      unit: 'ratio',
-    },
-    {
-      id: 'events_etcd',
-      label: 'etcd events sent / allocation',
-      value: per(etcdWin.events, allocations),
-      unit: 'ratio',
-    },
-    {
-      id: 'bytes_etcd',
-      label: 'etcd bytes sent to clients / allocation',
-      value: per(etcdWin.sentBytes, allocations),
-      unit: 'bytes',
-    },
-    {
-      id: 'proposals',
-      label: 'etcd writes (raft proposals) /s in the window',
-      value: per(etcdWin.proposals, windowSeconds),
-      unit: 'ops',
-    },
-    {
-      id: 'ceiling',
-      label: '  raw ceiling: 1-put transactions /s at c=64',
-      value: r.ceiling.throughput,
-      unit: 'ops',
-    },
-    {
-      id: 'etcd_cpu_alloc',
-      label: 'etcd CPU / allocation beyond idle (3 members)',
-      value: per((etcdWin.cpuMs - idleCpuMsPerSecond * windowSeconds) * 1000, allocations),
-      unit: 'us',
-    },
-    {
-      id: 'etcd_cpu_proposal',
-      label: '  per write (raft proposal), beyond idle',
-      value: per((etcdWin.cpuMs - idleCpuMsPerSecond * windowSeconds) * 1000, etcdWin.proposals),
-      unit: 'us',
-    },
-    {
-      id: 'etcd_cpu_raw',
-      label: '  per raw transaction at the ceiling',
-      value: r.ceiling.etcdCpuUsPerTxn,
-      unit: 'us',
-    },
-    {
-      id: 'etcd_cpu_pct',
-      label: 'etcd CPU in the window (3 members)',
-      value: per(etcdWin.cpuMs / 10, windowSeconds),
-      unit: 'pct',
-    },
-    {
-      id: 'hosts_cpu_alloc',
-      label: 'hosts CPU / allocation (all hosts)',
-      value: per((win.workerCpuMs ?? 0) * 1000, allocations),
-      unit: 'us',
-    },
-    {
-      id: 'hosts_cpu_pct',
-      label: 'hosts CPU in the window (all workers)',
-      value: per((win.workerCpuMs ?? 0) / 10, windowSeconds),
-      unit: 'pct',
-    },
-    {
-      id: 'idle_etcd_cpu',
-      label: 'etcd CPU with the fleet idle (3 members)',
-      value: idleCpuMsPerSecond / 10,
-      unit: 'pct',
-    },
-    {
-      id: 'watchers',
-      label: 'etcd watchers per host',
-      value: per(etcdWin.watchers, n),
-      unit: 'ratio',
-    },
-    {
-      id: 'memory_host',
-      label: 'memory per host (RSS, 10 pools of /16)',
-      value: memoryPerHost,
-      unit: 'mb',
+    }),
+    fig('txns', 'reserve transactions / allocation', per(c.txns ?? 0, m.allocations), 'ratio'),
+    fig(
+      'events_client',
+      'watch events delivered / allocation',
+      per(events, m.allocations),
+      'ratio',
+    ),
+    fig('events_write', '  per write (allocation or release)', per(events, m.writes), 'ratio'),
+    fig('events_etcd', 'etcd events sent / allocation', per(m.etcd.events, m.allocations), 'ratio'),
+    fig(
+      'bytes_etcd',
+      'etcd bytes sent to clients / allocation',
+      per(m.etcd.sentBytes, m.allocations),
+      'bytes',
+    ),
+    fig(
+      'proposals',
+      'etcd writes (raft proposals) /s in the window',
+      per(m.etcd.proposals, m.seconds),
+      'ops',
+    ),
+    fig('ceiling', '  raw ceiling: 1-put transactions /s at c=64', r.ceiling.throughput, 'ops'),
+    fig(
+      'etcd_cpu_alloc',
+      'etcd CPU / allocation beyond idle (3 members)',
+      per(busyCpuMs * 1000, m.allocations),
+      'us',
+    ),
+    fig(
+      'etcd_cpu_proposal',
+      '  per write (raft proposal), beyond idle',
+      per(busyCpuMs * 1000, m.etcd.proposals),
+      'us',
+    ),
+    fig('etcd_cpu_raw', '  per raw transaction at the ceiling', r.ceiling.etcdCpuUsPerTxn, 'us'),
+    fig(
+      'etcd_cpu_pct',
+      'etcd CPU in the window (3 members)',
+      per(m.etcd.cpuMs / 10, m.seconds),
+      'pct',
+    ),
+    fig(
+      'hosts_cpu_alloc',
+      'hosts CPU / allocation (all hosts)',
+      per((c.workerCpuMs ?? 0) * 1000, m.allocations),
+      'us',
+    ),
+    fig(
+      'hosts_cpu_pct',
+      'hosts CPU in the window (all workers)',
+      per((c.workerCpuMs ?? 0) / 10, m.seconds),
+      'pct',
+    ),
+  ];
+}
+
+/**
+ * What each host costs when idle, and what etcd holds at the end.
+ * @param {RunInput} r
+ * @param {ReturnType<typeof windowMetrics>} m
+ */
+function hostFigures(r, m) {
+  const mem = memoryPerHost(r.memory);
+  const end = clusterDelta(r.window[0].etcd, r.end.etcd);
+  return [
+    fig(
+      'idle_etcd_cpu',
+      'etcd CPU with the fleet idle (3 members)',
+      m.idle.cpuMsPerSecond / 10,
+      'pct',
+    ),
+    fig('watchers', 'etcd watchers per host', per(m.etcd.watchers, r.n), 'ratio'),
+    fig('memory_host', 'memory per host (RSS, 10 pools of /16)', mem.rssMB, 'mb', {
       target: '≤ 10 MB',
       meets: (v) => v <= 10,
-    },
-    {
-      id: 'heap_host',
-      label: '  JS heap per host',
-      value: per(heapDelta, further) / MB,
-      unit: 'mb',
-    },
-    {
-      id: 'memory_base',
-      label: '  worker baseline RSS (no host)',
-      value: baseline / MB,
-      unit: 'mb',
-    },
-    { id: 'db', label: 'etcd DB size at the end', value: etcdEnd.dbBytes / MB, unit: 'mb' },
-    {
-      id: 'etcd_rss',
-      label: 'etcd member RSS (largest)',
-      value: Math.max(...etcdWin.rssBytes) / MB,
-      unit: 'mb',
-    },
-    {
-      id: 'leader_changes',
-      label: 'etcd leader changes in the window',
-      value: etcdWin.leaderChanges,
-      unit: 'count',
-    },
-    {
-      id: 'burst_n',
-      label: `burst: ${r.params.burstPerHost} starts on every host at once`,
-      value: burstLatency.count,
-      unit: 'count',
-    },
-    { id: 'burst_drain', label: '  drained after', value: drainMs, unit: 'ms' },
-    { id: 'burst_p99', label: '  RequestAddress p99', value: burstLatency.p99, unit: 'ms' },
-    {
-      id: 'burst_conflicts',
-      label: '  compare failures / allocation',
-      value: per(burst.taken ?? 0, burst.reserved ?? 0),
-      unit: 'ratio',
-    },
-    {
-      id: 'burst_txns',
-      label: '  transactions / allocation',
-      value: per(burst.txns ?? 0, burst.reserved ?? 0),
-      unit: 'ratio',
-    },
-    {
-      id: 'join',
-      label: `new host: join → first address (${r.params.joinAddresses.toLocaleString('en-US')} in the pool)`,
-      value: r.join.joinToFirstAddressMs,
-      unit: 'ms',
-      target: '≤ 1,000 ms',
-      meets: (v) => v <= 1000,
-    },
-    { id: 'join_boot', label: '  its start-up before that', value: r.join.bootMs, unit: 'ms' },
-    {
-      id: 'problems',
-      label: 'duplicates, --check violations, failed requests',
-      value: r.problems.length + errors,
-      unit: 'count',
-      target: '0',
-      meets: (v) => v === 0,
-    },
+    }),
+    fig('heap_host', '  JS heap per host', mem.heapMB, 'mb'),
+    fig('memory_base', '  worker baseline RSS (no host)', mem.baselineMB, 'mb'),
+    fig('db', 'etcd DB size at the end', end.dbBytes / MB, 'mb'),
+    fig('etcd_rss', 'etcd member RSS (largest)', Math.max(...m.etcd.rssBytes) / MB, 'mb'),
+    fig('leader_changes', 'etcd leader changes in the window', m.etcd.leaderChanges, 'count'),
   ];
+}
+
+/**
+ * The burst on every host at once, the join of a big pool, and the checks.
+ * @param {RunInput} r
+ * @param {ReturnType<typeof burstMetrics>} b
+ */
+function burstJoinFigures(r, b) {
+  const errors = r.end.workers.reduce((s, w) => s + w.errors, 0);
+  const pool = r.params.joinAddresses.toLocaleString('en-US');
+  return [
+    fig(
+      'burst_n',
+      `burst: ${r.params.burstPerHost} starts on every host at once`,
+      b.latency.count,
+      'count',
+    ),
+    fig('burst_drain', '  drained after', b.drainMs, 'ms'),
+    fig('burst_p99', '  RequestAddress p99', b.latency.p99, 'ms'),
+    fig(
+      'burst_conflicts',
+      '  compare failures / allocation',
+      per(b.counters.taken ?? 0, b.counters.reserved ?? 0),
+      'ratio',
+    ),
+    fig(
+      'burst_txns',
+      '  transactions / allocation',
+      per(b.counters.txns ?? 0, b.counters.reserved ?? 0),
+      'ratio',
+    ),
+    fig(
+      'join',
+      `new host: join → first address (${pool} in the pool)`,
+      r.join.joinToFirstAddressMs,
+      'ms',
+      {
+        target: '≤ 1,000 ms',
+        meets: (v) => v <= 1000,
+      },
+    ),
+    fig('join_boot', '  its start-up before that', r.join.bootMs, 'ms'),
+    fig(
+      'problems',
+      'duplicates, --check violations, failed requests',
+      r.problems.length + errors,
+      'count',
+      {
+        target: '0',
+        meets: (v) => v === 0,
+      },
+    ),
+  ];
+}
+
+/**
+ * The burst on every host at once.
+ * @param {RunInput} r
+ */
+function burstMetrics(r) {
+  const [b0, b1] = r.burstWindow;
   return {
-    n,
+    counters: counterDelta(b0, b1),
+    etcd: clusterDelta(b0.etcd, b1.etcd),
+    latency: summarize(r.bursts.flatMap((b) => b.latency)),
+    drainMs: Math.max(...r.bursts.map((b) => b.lastDone)) - r.burstAt,
+  };
+}
+
+/**
+ * Everything a run measured, as figures (and the raw parts worth keeping in the JSON).
+ * @param {RunInput} r
+ */
+export function summarizeRun(r) {
+  const m = windowMetrics(r);
+  const b = burstMetrics(r);
+  const atTarget = r.n === TARGET_HOSTS && r.params.windowMs >= 30_000;
+  const figures = [
+    ...latencyFigures(r, m),
+    ...costFigures(r, m),
+    ...hostFigures(r, m),
+    ...burstJoinFigures(r, b),
+  ];
+  const check = r.verdict;
+  return {
+    n: r.n,
     load: r.load,
     cluster: r.cluster,
     setupSeconds: r.setupSeconds,
@@ -378,23 +384,24 @@ export function summarizeRun(r) {
       ...(f.meets === undefined || !atTarget ? {} : { met: f.meets(f.value) }),
     })),
     detail: {
-      window: { seconds: windowSeconds, counters: win, etcd: etcdWin, inWindow, writes },
-      idle: { seconds: idleSeconds, etcd: etcdIdle },
-      burst: {
-        counters: burst,
-        etcd: clusterDelta(b0.etcd, b1.etcd),
-        latency: burstLatency,
-        drainMs,
+      window: {
+        seconds: m.seconds,
+        counters: m.counters,
+        etcd: m.etcd,
+        inWindow: m.inWindow,
+        writes: m.writes,
       },
-      latency: { all, steady, deploy, lag, releases },
+      idle: { seconds: m.idle.seconds, etcd: m.idle.etcd },
+      burst: b,
+      latency: m.latency,
       join: r.join,
       memory: r.memory,
       setup: r.setup,
       check: {
-        counts: end.check.counts,
-        violations: end.check.violations.length,
-        held: end.held,
-        leaked: end.leaked,
+        counts: check.check.counts,
+        violations: check.check.violations.length,
+        held: check.held,
+        leaked: check.leaked,
       },
     },
     problems: r.problems,
