@@ -1,7 +1,7 @@
 // A loopback TCP proxy between an etcd client and one plain-HTTP etcd member that reads the gRPC
-// traffic it forwards, so a test can cut the connection at a chosen message: the base of
-// lost-reply-proxy.ts (a reply lost after its request committed) and watch-cut-proxy.ts (a watch
-// stream cut right after etcd created the watch).
+// traffic it forwards, so a test can cut the connection at a chosen message, or rewrite one: the
+// base of lost-reply-proxy.ts (a reply lost after its request committed), watch-cut-proxy.ts (a
+// watch stream cut right after etcd created the watch) and version-proxy.ts (an older etcd).
 //
 // gRPC runs over HTTP/2 without TLS here, so the proxy reads the frame headers of both directions
 // (9 bytes each: length, type, flags, stream id) and reassembles the gRPC messages of the DATA
@@ -129,6 +129,8 @@ export function occurrences(haystack: Buffer, needle: Buffer | string): number {
 /** What the proxy does with one frame etcd sent. */
 export type ReplyVerdict =
   | 'forward'
+  /** Forward these bytes in place of the frame (of the same length: the framing stays valid). */
+  | { rewrite: Buffer }
   | {
       /** Cut this connection: before this frame (it is lost), or after it (it arrives). */
       cut: 'before' | 'after';
@@ -210,6 +212,10 @@ export async function startEtcdProxy(target: string, hooks: ProxyHooks): Promise
         const verdict = hooks.reply?.(frame, replies.push(frame), connection) ?? 'forward';
         if (verdict === 'forward') {
           forward.push(frame.raw);
+          continue;
+        }
+        if ('rewrite' in verdict) {
+          forward.push(verdict.rewrite);
           continue;
         }
         cutting = true;

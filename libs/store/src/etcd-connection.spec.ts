@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { castGrpcError } from 'etcd3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '#app/config';
 import { StoreUnavailable } from './errors.js';
 import { EtcdConnection } from './etcd-connection.js';
@@ -9,11 +9,20 @@ import { EtcdConnection } from './etcd-connection.js';
 const grpc = (code: number, message: string): Error =>
   castGrpcError(Object.assign(new Error(message), { code }));
 
-// No client and no probe (onModuleInit is not called): withEtcd runs the calls it is given.
-const connection = (): EtcdConnection =>
-  new EtcdConnection(
+// No client and no probe (onModuleInit is not called): withEtcd runs the calls it is given, on
+// an etcd whose Status says `version`.
+function connectionTo(version: string) {
+  const etcd = new EtcdConnection(
     loadConfig({ NODE_ID: 'unit', ETCD_ENDPOINT: 'http://etcd-1:2379', ETCD_WAIT_TIMEOUT: '1' }),
   );
+  const readVersion = vi.spyOn(etcd, 'serverVersion').mockResolvedValue(version);
+  return { etcd, readVersion };
+}
+
+const connection = (): EtcdConnection => connectionTo('3.4.23').etcd;
+
+const refusal = (version: string): string =>
+  `etcd ${version} at http://etcd-1:2379: kontena-ipam needs etcd 3.3 or newer (range compares)`;
 
 /** Runs withEtcd over a call that first succeeds once, then always fails with `err`. */
 async function failWith(err: Error, waitMs: number) {
@@ -85,5 +94,53 @@ describe('EtcdConnection.withEtcd', () => {
     const { outcome, calls } = await failWith(err, 10_000);
     expect(outcome).toBe(err);
     expect(calls).toBe(1);
+  });
+
+  it.each([
+    { name: 'the last 3.2', version: '3.2.32', refused: true },
+    { name: 'the first 3.3', version: '3.3.0', refused: false },
+    { name: 'the installed 3.4', version: '3.4.23', refused: false },
+  ])('should refuse every call on etcd $version ($name), at once', async ({ version, refused }) => {
+    const { etcd, readVersion } = connectionTo(version);
+    let calls = 0;
+    const call = (): Promise<string> => {
+      calls++;
+      return Promise.resolve('done');
+    };
+    const outcomes: unknown[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      outcomes.push(
+        await etcd
+          .withEtcd(call, Date.now() + 10_000)
+          .catch((e: unknown) => (e instanceof StoreUnavailable ? e.message : e)),
+      );
+    }
+    expect(outcomes).toEqual(refused ? [refusal(version), refusal(version)] : ['done', 'done']);
+    expect(calls).toBe(refused ? 0 : 2);
+    // Read once, not per call: the version is known until the connection is lost.
+    expect(readVersion).toHaveBeenCalledTimes(1);
+    expect(etcd.status()).toEqual(
+      refused ? { ready: false, detail: refusal(version) } : { ready: true, detail: 'ok' },
+    );
+  });
+
+  it('should read the version again after a lost connection', async () => {
+    const { etcd, readVersion } = connectionTo('3.4.23');
+    await etcd.withEtcd(() => Promise.resolve('up'), Date.now() + 10_000);
+    // The connection drops; whoever answers next (an etcd replaced meanwhile) says 3.2.
+    readVersion.mockResolvedValue('3.2.26');
+    let first = true;
+    const outcome = await etcd
+      .withEtcd(() => {
+        if (first) {
+          first = false;
+          return Promise.reject(grpc(14, '14 UNAVAILABLE: No connection established'));
+        }
+        return Promise.resolve('written');
+      }, Date.now() + 10_000)
+      .catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(StoreUnavailable);
+    expect((outcome as Error).message).toBe(refusal('3.2.26'));
+    expect(readVersion).toHaveBeenCalledTimes(2);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from './etcd-errors.js';
 import type { TxnRequest } from './guarded-write.js';
 import { KeyLayout, prefixEnd } from './keys.js';
+import { EtcdVersionGate } from './etcd-version.js';
 import { buf } from './kv-records.js';
 import { PrefixWatch, type PrefixListing, type PrefixWatchHandler } from './prefix-watch.js';
 
@@ -53,9 +54,10 @@ export function newNonce(): string {
 /**
  * The one etcd client of the process and how it is called: every call waits for etcd until the
  * request's deadline (transient errors are retried, each gRPC call bounded), then throws
- * StoreUnavailable with a sentence that names the endpoints and never a credential. A
- * background probe keeps `status()` current. The stores (AllocationStore, CleanupStore) build
- * their transactions on it; nothing else imports etcd3.
+ * StoreUnavailable with a sentence that names the endpoints and never a credential. Before the
+ * first call after every (re)connection it reads etcd's version and refuses an etcd older than
+ * 3.3 (etcd-version.ts). A background probe keeps `status()` current. The stores
+ * (AllocationStore, CleanupStore) build their transactions on it; nothing else imports etcd3.
  */
 @Injectable()
 export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
@@ -70,9 +72,16 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
   private closed = false;
   /** Open prefix watches, closed before the client (a watch left open retries forever). */
   private readonly watches = new Set<{ close(): Promise<void> }>();
+  /** etcd's version, read before the first call after every (re)connection (etcd-version.ts) */
+  private readonly version: EtcdVersionGate;
 
   constructor(@Inject(ipamConfig.KEY) private readonly config: IpamConfig) {
     this.keys = new KeyLayout(config.etcd.prefix);
+    this.version = new EtcdVersionGate(async (deadline) => {
+      const version = await this.serverVersion(deadline);
+      this.markUp(); // etcd answered, whatever its version
+      return version;
+    }, config.etcd.endpoints.join(','));
   }
 
   onModuleInit(): void {
@@ -91,7 +100,23 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
   }
 
   status(): StoreStatus {
-    return this.up ? { ready: true, detail: 'ok' } : { ready: false, detail: this.lastProblem };
+    if (!this.up) {
+      return { ready: false, detail: this.lastProblem };
+    }
+    const refused = this.version.problem;
+    return refused === undefined
+      ? { ready: true, detail: 'ok' }
+      : { ready: false, detail: refused };
+  }
+
+  /**
+   * The version of the etcd member one call reaches (Maintenance.Status), as the version gate
+   * reads it before the first call after a (re)connection. Not through withEtcd: the gate runs
+   * inside its retry loop.
+   */
+  async serverVersion(deadline: Date): Promise<string> {
+    const res = await this.etcd().maintenance.status({ deadline });
+    return res.version;
   }
 
   /** The deadline of a request that starts now (`ETCD_WAIT_TIMEOUT`). */
@@ -193,8 +218,8 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
    * Runs `call` until it succeeds, retrying what a later attempt may cure (etcd unreachable or
    * busy: classifyEtcdError) with a backoff up to 1 s until the deadline; each attempt gets
    * CALL_TIMEOUT_MS, never past the deadline. Throws StoreUnavailable when the deadline passes,
-   * and at once, with what happened, when etcd refuses the request in a way no retry cures;
-   * any other error (a compacted revision) as it is.
+   * and at once, with what happened, when etcd refuses the request in a way no retry cures or is
+   * older than 3.3; any other error (a compacted revision) as it is.
    */
   async withEtcd<T>(call: (options: CallOptions) => Promise<T>, deadline: Deadline): Promise<T> {
     let pause = 100;
@@ -205,6 +230,10 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
           Date.now() + CALL_TIMEOUT_MS,
           Math.max(deadline, Date.now() + 250),
         );
+        if (!this.version.open) {
+          // Once per (re)connection: an etcd without range compares must not see a transaction.
+          await this.version.admit(new Date(callDeadline));
+        }
         const result = await call({ deadline: new Date(callDeadline) });
         this.markUp();
         return result;
@@ -284,12 +313,17 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
     }
     try {
       await this.kv().range({ key: buf(`${this.keys.root}/`) });
+      // Every round: grpc-js reconnects an idle channel without an error that a call would see,
+      // so an etcd replaced meanwhile (upgraded in place, or an older one behind the same
+      // address) is seen by the next round, and an upgrade ends a refusal within a second.
+      await this.version.refresh(new Date(Date.now() + CALL_TIMEOUT_MS));
       this.markUp();
     } catch (err) {
       this.markDown(err);
     }
     if (!this.closed) {
-      this.probeTimer = setTimeout(() => void this.probe(), this.up ? PROBE_UP_MS : PROBE_DOWN_MS);
+      const ready = this.up && this.version.problem === undefined;
+      this.probeTimer = setTimeout(() => void this.probe(), ready ? PROBE_UP_MS : PROBE_DOWN_MS);
       this.probeTimer.unref();
     }
   }
@@ -312,6 +346,8 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
     if (this.up || problem !== this.lastProblem) {
       this.log.warn(problem);
     }
+    // Whoever answers next may be another etcd (an upgrade, a failover): read its version first.
+    this.version.forget();
     this.up = false;
     this.lastProblem = problem;
   }
