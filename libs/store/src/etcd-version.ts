@@ -37,7 +37,7 @@ type VersionState =
   /** not read since the connection was (re)established */
   | { kind: 'unknown' }
   | { kind: 'supported'; version: string }
-  /** etcd would not say (its Status call needs the root role on etcd ≤ 3.2 and ≥ 3.6) */
+  /** etcd would not say: some versions answer Status only to a user with the root role */
   | { kind: 'unverified' }
   | { kind: 'unsupported'; version: string; problem: string };
 
