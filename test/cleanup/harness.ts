@@ -91,6 +91,7 @@ export async function startCleanup(opts: {
           dryRun: false,
           quiesceSeconds: 0,
           yes: false,
+          force: false,
           json: false,
           ...options,
         },

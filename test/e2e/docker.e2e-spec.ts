@@ -187,7 +187,7 @@ describe('through a real dockerd', () => {
     await host.docker(['network', 'create', '--ipam-driver', driver, 'dyn3']);
     expect((await inspectIpam(host, 'dyn3'))[0]).toMatchObject({ Subnet: '10.80.0.0/24' });
     await host.docker(['network', 'rm', 'dyn2', 'dyn3']);
-    expect(await raw.dump()).toEqual({});
+    expect(await raw.state()).toEqual({});
   });
 
   it('should reserve --gateway and --aux-address', async () => {
@@ -238,7 +238,7 @@ describe('through a real dockerd', () => {
     );
     await host.docker(['rm', '-f', 'g1'], { allowFail: true });
     await host.docker(['network', 'rm', 'gw']);
-    expect(await raw.dump()).toEqual({});
+    expect(await raw.state()).toEqual({});
   });
 });
 

@@ -91,7 +91,7 @@ describe('the built plugin over its unix socket', () => {
     });
     expect(released).toMatchObject({ status: 200, body: {} });
     expect((await call('IpamDriver.ReleasePool', { PoolID: 'wire-static' })).status).toBe(200);
-    expect(await raw.dump()).toEqual({});
+    expect(await raw.state()).toEqual({});
   });
 
   it('should serve a dynamic pool without a network option', async () => {
@@ -106,7 +106,7 @@ describe('the built plugin over its unix socket', () => {
     expect(pool.body?.Pool).toMatch(/^10\.(8\d|9[0-5])\.\d+\.0\/24$/);
     const id = String(pool.body?.PoolID);
     expect((await call('IpamDriver.ReleasePool', { PoolID: id })).status).toBe(200);
-    expect(await raw.dump()).toEqual({});
+    expect(await raw.state()).toEqual({});
   });
 
   const badInput: {
@@ -297,7 +297,7 @@ describe('plugin lifecycle', () => {
         '503 {"status":"not ready","checks":{"app":"starting"}}',
         // etcd is up: the app may report it connected at once or after a first 503.
         ...readiness.slice(1, -1),
-        '200 {"status":"ready","checks":{"etcd":"ok","socket":"ok"}}',
+        '200 {"status":"ready","checks":{"etcd":"ok","socket":"ok","node-id":"ok"}}',
       ]);
       for (const between of readiness.slice(1, -1)) {
         expect(between).toMatch(/^503 \{"status":"not ready","checks":\{"etcd":/);

@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Etcd3 } from 'etcd3';
 import { IpamConfigModule } from '#app/config';
@@ -8,7 +9,13 @@ import {
   PoolAllocator,
   type HostRoutes,
 } from '#app/allocator';
-import { AllocationStore, CleanupStore, EtcdConnection } from '#app/store';
+import {
+  AllocationStore,
+  CleanupStore,
+  EtcdConnection,
+  NodeRegistration,
+  NodeRegistrationModule,
+} from '#app/store';
 
 import {
   dockerAddresses,
@@ -72,6 +79,51 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
   };
 }
 
+/** One running plugin's registration under its NODE_ID, without the rest of the plugin. */
+export interface RegisteredPlugin {
+  registration: NodeRegistration;
+  connection: EtcdConnection;
+  /** Stops it as the plugin stops: the lease is revoked. */
+  close(): Promise<void>;
+}
+
+/**
+ * The registration of a plugin of `nodeId` on `host` (a name: nothing checks it is this host's),
+ * with a lease of `ttlSeconds` (etcd grants at least 2 s). `logger` gets what it logs; Nest's
+ * logger is one for the process, so it is every module's logger from then on (default: silent).
+ */
+export async function startRegistration(opts: {
+  nodeId: string;
+  endpoints: string[];
+  prefix: string;
+  host: string;
+  ttlSeconds: number;
+  logger?: LoggerService;
+}): Promise<RegisteredPlugin> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      IpamConfigModule.forRoot({
+        NODE_ID: opts.nodeId,
+        ETCD_ENDPOINT: opts.endpoints.join(','),
+        ETCD_PREFIX: opts.prefix,
+        ETCD_WAIT_TIMEOUT: '10',
+      }),
+      NodeRegistrationModule.forRoot({
+        version: '0.0.0-test',
+        ttlSeconds: opts.ttlSeconds,
+        host: opts.host,
+      }),
+    ],
+  }).compile();
+  moduleRef.useLogger(opts.logger ?? false);
+  await moduleRef.init();
+  return {
+    registration: moduleRef.get(NodeRegistration),
+    connection: moduleRef.get(EtcdConnection),
+    close: () => moduleRef.close(),
+  };
+}
+
 /**
  * A raw etcd client for assertions about what is stored: tests check the keys themselves, not
  * only what the allocators say.
@@ -93,6 +145,15 @@ export class RawEtcd {
       out[k.slice(this.prefix.length + 1)] = JSON.parse(v);
     }
     return out;
+  }
+
+  /**
+   * {@link dump} without the running plugins' registrations (`nodes/`): the state that
+   * allocations and releases change.
+   */
+  async state(): Promise<Record<string, unknown>> {
+    const all = await this.dump();
+    return Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('nodes/')));
   }
 
   async keys(under = ''): Promise<string[]> {

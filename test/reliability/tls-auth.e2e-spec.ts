@@ -170,7 +170,7 @@ describe('TLS and authentication towards etcd', () => {
     });
     await eventually('/readyz 200', async () => (await readyz(plugin)).status === 200, 15_000);
     expect((await readyz(plugin)).text).toBe(
-      '{"status":"ready","checks":{"etcd":"ok","socket":"ok"}}',
+      '{"status":"ready","checks":{"etcd":"ok","socket":"ok","node-id":"ok"}}',
     );
     await stop(plugin);
   });

@@ -10,6 +10,7 @@ import type {
   ViolationKind,
 } from './check.js';
 import {
+  checkRegistration,
   invalidJson,
   parseObject,
   parsePool,
@@ -41,6 +42,8 @@ export interface Layout {
   subnets: Map<string, SubnetEntry>;
   addresses: AddressEntry[];
   members: MemberEntry[];
+  /** running plugins' registrations (nodes/), each checked on its own */
+  registrations: number;
   /** keys outside the layout's directories */
   other: number;
 }
@@ -81,6 +84,7 @@ const KEY_SHAPES: Record<LayoutDir, string> = {
   subnets: 'subnets/<network address>',
   addresses: 'addresses/<pool id>/<IP address>',
   'pool-nodes': 'pool-nodes/<pool id>/<NODE_ID>',
+  nodes: 'nodes/<NODE_ID>/<instance>',
 };
 
 /** An address as the store writes it in a key: parseable and in its canonical form. */
@@ -96,6 +100,7 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
     subnets: new Map(),
     addresses: [],
     members: [],
+    registrations: 0,
     other: 0,
   };
   const invalidKey = (key: string, dir: LayoutDir): void => {
@@ -128,6 +133,10 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
       case 'member':
         layout.members.push({ pool: parsed.pool, node: parsed.node, key, value });
         break;
+      case 'registration':
+        layout.registrations++;
+        checkRegistration(parsed.node, parsed.instance, key, value, found);
+        break;
       case 'malformed':
         invalidKey(key, parsed.dir);
         break;
@@ -136,7 +145,7 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
         found.note(
           'unknown-key',
           key,
-          `key ${key} is outside the key layout (pools/, subnets/, addresses/, pool-nodes/): not checked`,
+          `key ${key} is outside the key layout (pools/, subnets/, addresses/, pool-nodes/, nodes/): not checked`,
         );
         break;
     }

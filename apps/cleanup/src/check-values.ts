@@ -1,3 +1,4 @@
+import { isNodeId } from '#app/ipam';
 import { Prefix, type Addr } from '#app/net';
 
 import type { Findings } from './check-steps.js';
@@ -103,6 +104,46 @@ export function parseSubnet(
   }
   entry.prefix = prefix;
   return entry;
+}
+
+/**
+ * A running plugin's registration (`nodes/<NODE_ID>/<instance>`, on a lease): a NODE_ID as the
+ * key's node, and `host`, `pid`, `started`, `version` and the lease's `ttl` of their types.
+ * Registrations are liveness only: nothing else refers to them.
+ */
+export function checkRegistration(
+  node: string,
+  instance: string,
+  key: string,
+  value: string,
+  found: Findings,
+): void {
+  const what = `registration ${instance} of node ${node}`;
+  if (!isNodeId(node)) {
+    found.violation(
+      'invalid-key',
+      key,
+      `key ${key} is not nodes/<NODE_ID>/<instance>: ${JSON.stringify(node)} is not a NODE_ID`,
+    );
+    return;
+  }
+  const record = parseObject(value);
+  if (record === undefined) {
+    found.violation('invalid-value', key, `${what}: ${invalidJson(value)} [${key}]`);
+    return;
+  }
+  const wrong = [
+    typeof record.host === 'string' && record.host !== '' ? undefined : 'host (a host name)',
+    Number.isInteger(record.pid) && Number(record.pid) > 0 ? undefined : 'pid (a process id)',
+    typeof record.started === 'string' && !Number.isNaN(Date.parse(record.started))
+      ? undefined
+      : 'started (a time)',
+    typeof record.version === 'string' && record.version !== '' ? undefined : 'version',
+    Number.isInteger(record.ttl) && Number(record.ttl) > 0 ? undefined : 'ttl (seconds)',
+  ].filter((w) => w !== undefined);
+  if (wrong.length > 0) {
+    found.violation('invalid-value', key, `${what} lacks a valid ${wrong.join(', ')} [${key}]`);
+  }
 }
 
 /** A JSON object value, or undefined. */

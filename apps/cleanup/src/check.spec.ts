@@ -35,6 +35,21 @@ function address(poolId: string, ip: string, len: number, node = 'node-a'): Stor
   };
 }
 
+/** A running plugin's registration, as node-registration.ts writes it. */
+function registration(node: string, instance: string, extra: object = {}): StoreEntry {
+  return {
+    key: `nodes/${node}/${instance}`,
+    value: json({
+      host: 'host-a',
+      pid: 4242,
+      started: '2026-12-06T21:00:00.000Z',
+      version: '0.3.0',
+      ttl: 10,
+      ...extra,
+    }),
+  };
+}
+
 /** A healthy store: two shared pools (one with an ip range), a local one, endpoints. */
 function clean(): StoreEntry[] {
   return [
@@ -67,7 +82,20 @@ const replace = (entries: StoreEntry[], key: string, value: string): StoreEntry[
 describe('checkStore', () => {
   it('should find nothing in a healthy store, and count what it holds', () => {
     expect(checkStore(clean())).toEqual({
-      counts: { pools: 3, subnets: 3, addresses: 6, memberships: 4, other: 0 },
+      counts: { pools: 3, subnets: 3, addresses: 6, memberships: 4, registrations: 0, other: 0 },
+      violations: [],
+      notes: [],
+    });
+  });
+
+  it("should accept the running plugins' registrations, and count them", () => {
+    const entries = [
+      ...clean(),
+      registration('node-a', 'b3f0c0de-0000-4000-8000-000000000001'),
+      registration('node-b', 'b3f0c0de-0000-4000-8000-000000000002', { host: 'host-b' }),
+    ];
+    expect(checkStore(entries)).toEqual({
+      counts: { pools: 3, subnets: 3, addresses: 6, memberships: 4, registrations: 2, other: 0 },
       violations: [],
       notes: [],
     });
@@ -103,6 +131,31 @@ describe('checkStore', () => {
       name: 'a membership key without a node',
       entries: [...clean(), { key: 'pool-nodes/blue/', value: json({ refs: 1 }) }],
       found: [['invalid-key', 'pool-nodes/blue/']],
+    },
+    {
+      name: 'a registration key without an instance',
+      entries: [...clean(), { key: 'nodes/node-a', value: json({ started: 1 }) }],
+      found: [['invalid-key', 'nodes/node-a']],
+    },
+    {
+      name: 'a registration under something that is not a NODE_ID',
+      entries: [...clean(), registration('node a', 'u1')],
+      found: [['invalid-key', 'nodes/node a/u1']],
+    },
+    {
+      name: 'a registration value that is not JSON',
+      entries: [...clean(), { key: 'nodes/node-a/u1', value: 'alive' }],
+      found: [['invalid-value', 'nodes/node-a/u1']],
+    },
+    {
+      name: 'a registration without its lease TTL',
+      entries: [...clean(), registration('node-a', 'u1', { ttl: undefined })],
+      found: [['invalid-value', 'nodes/node-a/u1']],
+    },
+    {
+      name: 'a registration with a pid that is no process id, and no start time',
+      entries: [...clean(), registration('node-a', 'u1', { pid: -1, started: 'soon' })],
+      found: [['invalid-value', 'nodes/node-a/u1']],
     },
     {
       name: 'a pool value that is not JSON',
@@ -307,12 +360,12 @@ describe('checkStore', () => {
   it('should note a pool without members and a key outside the layout, as no violation', () => {
     const entries = [
       ...without(clean(), 'pool-nodes/local-6f1c2a44/node-b'),
-      { key: 'nodes/node-a', value: json({ started: 1 }) },
+      { key: 'locks/node-a', value: json({ started: 1 }) },
     ];
     const result = checkStore(entries);
     expect(result.violations).toEqual([]);
     expect(result.notes.map((n) => [n.kind, n.key, n.pool])).toEqual([
-      ['unknown-key', 'nodes/node-a', undefined],
+      ['unknown-key', 'locks/node-a', undefined],
       ['memberless-pool', 'pools/local-6f1c2a44', 'local-6f1c2a44'],
     ]);
     expect(result.counts.other).toBe(1);
@@ -386,6 +439,14 @@ describe('check report', () => {
     const r = { ...emptyCheckReport('/p'), ...checkStore(clean()), revision: '7', ok: true };
     expect(renderCheckText(r)).toEqual([
       'check of etcd prefix /p at revision 7: 3 pools, 3 subnets, 6 addresses, 4 memberships; 0 violations, 0 notes (consistent)',
+    ]);
+  });
+
+  it('should name the registrations when there are any', () => {
+    const entries = [...clean(), registration('node-a', 'u1')];
+    const r = { ...emptyCheckReport('/p'), ...checkStore(entries), revision: '8', ok: true };
+    expect(renderCheckText(r)).toEqual([
+      'check of etcd prefix /p at revision 8: 3 pools, 3 subnets, 6 addresses, 4 memberships, 1 registration; 0 violations, 0 notes (consistent)',
     ]);
   });
 

@@ -21,7 +21,7 @@ export interface StoreEntry {
 }
 
 export const VIOLATION_KINDS = [
-  /** a key under pools/, subnets/, addresses/ or pool-nodes/ that the layout does not allow */
+  /** a key under pools/, subnets/, addresses/, pool-nodes/ or nodes/ that the layout does not allow */
   'invalid-key',
   /** a value that is not JSON of the record's shape (subnet, gateway, type, …) */
   'invalid-value',
@@ -73,6 +73,8 @@ export interface CheckCounts {
   subnets: number;
   addresses: number;
   memberships: number;
+  /** running plugins' registrations (nodes/) */
+  registrations: number;
   /** keys outside the layout's directories */
   other: number;
 }
@@ -114,6 +116,7 @@ export function checkStore(entries: readonly StoreEntry[]): CheckResult {
       subnets: layout.subnets.size,
       addresses: layout.addresses.length,
       memberships: layout.members.length,
+      registrations: layout.registrations,
       other: layout.other,
     },
     violations: found.violations.sort(byKey),
@@ -132,7 +135,7 @@ export function emptyCheckReport(prefix: string): CheckReport {
     ok: false,
     mode: 'check',
     prefix,
-    counts: { pools: 0, subnets: 0, addresses: 0, memberships: 0, other: 0 },
+    counts: { pools: 0, subnets: 0, addresses: 0, memberships: 0, registrations: 0, other: 0 },
     violations: [],
     notes: [],
   };
@@ -154,9 +157,12 @@ export function renderCheckText(report: CheckReport): string[] {
   }
   const c = report.counts;
   const v = report.violations.length;
+  // Registrations are liveness, not state: named only when there are any.
+  const registrations =
+    c.registrations > 0 ? `, ${plural(c.registrations, 'registration', 'registrations')}` : '';
   lines.push(
     `${head}: ${plural(c.pools, 'pool', 'pools')}, ${plural(c.subnets, 'subnet', 'subnets')}, ` +
-      `${plural(c.addresses, 'address', 'addresses')}, ${plural(c.memberships, 'membership', 'memberships')}; ` +
+      `${plural(c.addresses, 'address', 'addresses')}, ${plural(c.memberships, 'membership', 'memberships')}${registrations}; ` +
       `${plural(v, 'violation', 'violations')}, ${plural(report.notes.length, 'note', 'notes')} ` +
       `(${v === 0 ? 'consistent' : 'INCONSISTENT'})`,
   );

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
@@ -11,6 +12,7 @@ import {
   type NodeMember,
   type StoredAddress,
   type StoredPool,
+  type StoredRegistration,
 } from '#app/store';
 
 import type { CleanupOptions } from './cli.js';
@@ -19,6 +21,7 @@ import {
   DockerUnavailable,
   type DockerNetworks,
 } from './docker/docker-networks.js';
+import { describeHolders, forgetConflicts, liveConflicts, passConflicts } from './node-liveness.js';
 import {
   classifyAddress,
   classifyForgotten,
@@ -45,7 +48,10 @@ export class CleanupInterrupted extends Error {
   }
 }
 
-/** A request that makes no sense for this node (--forget-node of its own NODE_ID). */
+/**
+ * A request that makes no sense for this node (--forget-node of its own NODE_ID), or that is not
+ * safe now (a NODE_ID another live plugin holds).
+ */
 export class CleanupRefused extends Error {
   override get name(): string {
     return 'CleanupRefused';
@@ -105,6 +111,9 @@ export class CleanupService {
     const { options, report, signal } = run;
     const driver = options.driver ?? this.config.driverName;
     report.driver = driver;
+
+    // 0. Nobody else holds this NODE_ID: its addresses are this host's alone.
+    await this.refuseSharedNodeId(run);
 
     // 1. R, and whether Docker answers at all (before waiting for nothing).
     const revision = await this.store.currentRevision(this.store.deadline());
@@ -227,6 +236,52 @@ export class CleanupService {
     return false;
   }
 
+  /**
+   * Step 0 of a pass: refuses (CleanupRefused) when another live plugin holds this NODE_ID, on
+   * another host or besides this host's own; it hands out addresses that this host's Docker does
+   * not know, and the pass would free them as leaks. With --force: a warning, and the pass runs.
+   */
+  private async refuseSharedNodeId(run: Run): Promise<void> {
+    const node = this.config.nodeId;
+    const host = hostname();
+    const holders = await this.liveHolders(node, (r) => passConflicts(r, host), run.signal);
+    if (holders.length === 0) {
+      return;
+    }
+    const problem =
+      `NODE_ID ${node} is held by ${describeHolders(holders)}; a pass on host ${host} would ` +
+      `free the addresses that plugin hands out as if they were this host's leaks`;
+    if (!run.options.force) {
+      throw new CleanupRefused(`${problem}: give every host its own NODE_ID, or add --force`);
+    }
+    this.log.warn(`${problem}: --force given, running the pass anyway`);
+    run.report.warnings.push(`${problem}: --force given, the pass ran anyway`);
+  }
+
+  /** The live registrations of `node` that `conflicts` picks; waits one TTL if any is listed. */
+  private liveHolders(
+    node: string,
+    conflicts: (registrations: readonly StoredRegistration[]) => StoredRegistration[],
+    signal: AbortSignal,
+  ): Promise<StoredRegistration[]> {
+    return liveConflicts({
+      store: this.store,
+      node,
+      conflicts,
+      signal,
+      onWait: (seconds, listed) =>
+        this.log.log(
+          `NODE_ID ${node} has ${listed.length} plugin registration(s) (${describeHolders(listed)}); ` +
+            `waiting ${seconds} s to see which are kept alive`,
+        ),
+    }).catch((e: unknown) => {
+      if (signal.aborted) {
+        throw new CleanupInterrupted(`interrupted by ${reasonOf(signal)}`);
+      }
+      throw e;
+    });
+  }
+
   // ------------------------------------------------------------------------ --forget-node
 
   private async forget(node: string, run: Run): Promise<void> {
@@ -236,28 +291,36 @@ export class CleanupService {
         `--forget-node ${node} is this node's own NODE_ID: a cleanup pass frees its leaks`,
       );
     }
-    // 2. R, and etcd's pools (Docker is not asked).
+    // 2. Never a node whose plugin is alive: it keeps its registration (and its addresses).
+    const alive = await this.liveHolders(node, forgetConflicts, run.signal);
+    if (alive.length > 0) {
+      throw new CleanupRefused(
+        `node ${node} is alive: ${describeHolders(alive)} keeps its registration; ` +
+          '--forget-node is for a node gone for good: stop that plugin first',
+      );
+    }
+    // 3. R, and etcd's pools (Docker is not asked).
     const revision = await this.store.currentRevision(this.store.deadline());
     run.report.revision = revision;
     const { pools } = await this.store.listPools(this.store.deadline());
     this.log.log(`forgetting node ${node} at etcd revision ${revision}`);
 
-    // 3 to 5, pool by pool.
+    // 4 to 6, pool by pool.
     for (const pool of this.inScope(pools, run.options.pool, run.report)) {
       this.checkSignal(run.signal);
       await this.forgetInPool(node, pool, BigInt(revision), run);
     }
   }
 
-  /** Steps 3 to 5 of --forget-node for one pool. */
+  /** Steps 4 to 6 of --forget-node for one pool. */
   private async forgetInPool(node: string, pool: StoredPool, R: bigint, run: Run): Promise<void> {
     const poolReport = newPoolReport(pool, undefined);
     run.report.pools.push(poolReport);
 
-    // 3. The node's addresses, gateways excepted, older than R.
+    // 4. The node's addresses, gateways excepted, older than R.
     await this.sweep(pool, (address) => classifyForgotten(address, node, R), run, poolReport);
 
-    // 4. Its membership, unless written after R.
+    // 5. Its membership, unless written after R.
     const { members } = await this.store.listMembers(pool.id, this.store.deadline());
     const theirs = members.find((m) => m.node === node);
     let dropped = false;
@@ -267,7 +330,7 @@ export class CleanupService {
       dropped = await this.deleteMembership(pool, theirs, 'forgotten', run, poolReport);
     }
 
-    // 5. Only the pools this node leaves without members: the others are a pass's business.
+    // 6. Only the pools this node leaves without members: the others are a pass's business.
     const membersLeft = members.length - (dropped ? 1 : 0);
     if (dropped && membersLeft === 0) {
       poolReport.outcome = await this.deletePool(pool, run);

@@ -6,6 +6,7 @@ const defaults = {
   dryRun: false,
   quiesceSeconds: DEFAULT_QUIESCE_SECONDS,
   yes: false,
+  force: false,
   json: false,
 };
 
@@ -26,6 +27,8 @@ describe('parseArgs', () => {
       args: ['--driver', 'kontena/ipam:latest'],
       options: { ...defaults, driver: 'kontena/ipam:latest' },
     },
+    { args: ['--force'], options: { ...defaults, force: true } },
+    { args: ['--force', '--dry-run'], options: { ...defaults, force: true, dryRun: true } },
     {
       args: ['--forget-node', 'old-host', '--yes'],
       options: { ...defaults, forgetNode: 'old-host', yes: true },
@@ -96,6 +99,12 @@ describe('parseArgs', () => {
       args: ['--forget-node', 'x', '--yes', '--driver', 'd'],
       message: 'do not apply to --forget-node',
     },
+    { args: ['--force=1'], message: '--force takes no value' },
+    {
+      args: ['--forget-node', 'x', '--yes', '--force'],
+      message: '--force does not apply to --forget-node',
+    },
+    { args: ['--check', '--force'], message: 'combines only with --json, not with --force' },
     { args: ['--check', '--dry-run'], message: 'combines only with --json, not with --dry-run' },
     {
       args: ['--check', '--forget-node', 'x', '--yes'],

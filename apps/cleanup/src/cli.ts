@@ -21,6 +21,10 @@ Options:
                          memberships of NODE_ID, a node gone for good, then the pools it leaves
                          without members; needs --yes unless --dry-run; never this node's id
   --yes                  confirm --forget-node
+  --force                run a pass although another live kontena-ipam holds this NODE_ID
+                         (on another host, or a second one): without it the pass refuses, since
+                         it would free that plugin's addresses as leaks; --forget-node always
+                         refuses a node whose plugin is alive
   --check                instead of a pass: read the whole store under ETCD_PREFIX at one
                          revision and verify its invariants (no overlapping subnets, subnet
                          keys and pools point at each other, every address inside its pool
@@ -56,6 +60,8 @@ export interface CleanupOptions {
   /** Forget this node instead of running a pass. */
   forgetNode?: string;
   yes: boolean;
+  /** Run the pass although another live plugin holds this NODE_ID. */
+  force: boolean;
   json: boolean;
 }
 
@@ -74,6 +80,7 @@ const OPTIONS = {
   driver: { type: 'string' },
   'forget-node': { type: 'string' },
   yes: { type: 'boolean' },
+  force: { type: 'boolean' },
   check: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -243,6 +250,7 @@ function readOptions({ values, flags }: Line): CleanupOptions | string {
     dryRun: flags.has('dry-run'),
     quiesceSeconds: DEFAULT_QUIESCE_SECONDS,
     yes: flags.has('yes'),
+    force: flags.has('force'),
     json: flags.has('json'),
   };
   const pool = values.get('pool');
@@ -277,6 +285,9 @@ function refuseForgetNode(node: string, { values, flags }: Line): string | undef
   }
   if (values.has('quiesce') || values.has('driver')) {
     return '--quiesce and --driver do not apply to --forget-node (it does not ask Docker)';
+  }
+  if (flags.has('force')) {
+    return '--force does not apply to --forget-node: a node whose plugin is alive is never forgotten';
   }
   if (!flags.has('yes') && !flags.has('dry-run')) {
     return `--forget-node ${node} deletes that node's addresses and memberships for good: add --yes, or --dry-run to see what it would delete`;

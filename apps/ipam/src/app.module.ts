@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 
 import { AllocatorModule } from '#app/allocator';
 import { IpamConfigModule, type IpamConfig } from '#app/config';
+import { NodeRegistrationModule } from '#app/store';
 
 import { HealthServer } from './health/health-server.js';
 import { IpamController } from './plugin/ipam.controller.js';
@@ -41,11 +42,18 @@ export class PluginModule {
 
 @Module({})
 export class AppModule {
-  /** `config` is the one validated configuration (loadConfig), built before Nest loaded. */
-  static forRoot(config: IpamConfig, listeners: Listeners): DynamicModule {
+  /**
+   * `config` is the one validated configuration (loadConfig), built before Nest loaded;
+   * `version` the plugin's, for its registration under its NODE_ID.
+   */
+  static forRoot(config: IpamConfig, listeners: Listeners, version: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [IpamConfigModule.forConfig(config), PluginModule.forListeners(listeners)],
+      imports: [
+        IpamConfigModule.forConfig(config),
+        PluginModule.forListeners(listeners),
+        NodeRegistrationModule.forRoot({ version }),
+      ],
     };
   }
 }

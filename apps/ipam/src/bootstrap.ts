@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 
 import type { IpamConfig } from '#app/config';
 import type { IpamLogger } from '#app/logging';
-import { EtcdConnection } from '#app/store';
+import { EtcdConnection, NodeRegistration } from '#app/store';
 
 import { AppModule, type Listeners } from './app.module.js';
 import { readiness } from './health/health-server.js';
@@ -17,6 +17,8 @@ const CONTEXT = 'Main';
 
 export interface StartOptions {
   config: IpamConfig;
+  /** The plugin's version, in its registration under its NODE_ID. */
+  version: string;
   logger: IpamLogger;
   /** Opened by main before Nest loaded; the app takes them over. */
   listeners: Listeners;
@@ -28,7 +30,7 @@ export interface StartOptions {
  * grace and goes away, exit 1.
  */
 export async function start(
-  { config, logger, listeners }: StartOptions,
+  { config, version, logger, listeners }: StartOptions,
   releaseEarlySignals: () => void,
 ): Promise<void> {
   const { socket, health } = listeners;
@@ -36,7 +38,7 @@ export async function start(
   try {
     // Logs of the bootstrap are held until the configured logger is in place.
     app = await NestFactory.create(
-      AppModule.forRoot(config, listeners),
+      AppModule.forRoot(config, listeners, version),
       new PluginHttpAdapter(socket),
       { ...PLUGIN_APP_OPTIONS, bufferLogs: true },
     );
@@ -49,7 +51,8 @@ export async function start(
     // Without waiting for etcd: Docker activates the plugin and etcd may come later.
     await servePluginApp(app, socket);
     const store = app.get(EtcdConnection);
-    health.attach(() => readiness(store.status(), socket.status()));
+    const registration = app.get(NodeRegistration);
+    health.attach(() => readiness(store.status(), socket.status(), registration.status()));
   } catch (e) {
     logger.error(
       `cannot start: ${e instanceof Error ? e.message : String(e)}`,

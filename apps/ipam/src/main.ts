@@ -79,7 +79,7 @@ async function run(version: string): Promise<void> {
     return;
   }
   const { start } = await import('./bootstrap.js');
-  await start({ config, logger, listeners }, () => {
+  await start({ config, version, logger, listeners }, () => {
     process.off('SIGTERM', stopEarly);
     process.off('SIGINT', stopEarly);
   });

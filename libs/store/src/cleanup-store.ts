@@ -4,8 +4,16 @@ import { AllocationStore } from './allocation-store.js';
 import { EtcdConnection, type Deadline } from './etcd-connection.js';
 import { guardedOutcome, ifUnchanged } from './guarded-write.js';
 import { KeyLayout } from './keys.js';
-import { buf, memberValue, memberWrittenBy, toAddress, toMember, toPool } from './kv-records.js';
-import type { NodeMember, StoredAddress, StoredPool } from './records.js';
+import {
+  buf,
+  memberValue,
+  memberWrittenBy,
+  toAddress,
+  toMember,
+  toPool,
+  toRegistration,
+} from './kv-records.js';
+import type { NodeMember, StoredAddress, StoredPool, StoredRegistration } from './records.js';
 
 /** Addresses per cleanup delete transaction (etcd allows 128 operations per transaction). */
 export const MAX_DELETE_BATCH = 100;
@@ -62,6 +70,23 @@ export class CleanupStore {
       },
     );
     return { pools: items, revision };
+  }
+
+  /**
+   * The registrations of the running plugins of one NODE_ID (node-registration.ts), in key
+   * order: a registration listed now may be a stopped plugin's whose lease has not expired yet.
+   */
+  async listRegistrations(node: string, deadline: Deadline): Promise<StoredRegistration[]> {
+    const { items } = await this.etcd.pagedRange(
+      this.keys.registrationsOf(node),
+      deadline,
+      { keysOnly: false },
+      (kv) => {
+        const registration = toRegistration(this.keys, kv);
+        return registration?.node === node ? registration : undefined;
+      },
+    );
+    return items;
   }
 
   /** Every address of one pool, with its record and revisions, in key order. */

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { isBrokenCircuitError, noop } from 'cockatiel';
-import { Etcd3, type IOptions, type IKeyValue, type ITxnResponse, type KVClient } from 'etcd3';
+import {
+  castGrpcError,
+  Etcd3,
+  EtcdLeaseInvalidError,
+  type ILeaseKeepAliveResponse,
+  type IOptions,
+  type IKeyValue,
+  type ITxnResponse,
+  type KVClient,
+} from 'etcd3';
 import { ipamConfig, type IpamConfig } from '#app/config';
 import { StoreUnavailable } from './errors.js';
 import {
@@ -186,6 +195,59 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
         if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
           throw err;
         }
+      }
+    }
+  }
+
+  /**
+   * A lease of about `ttlSeconds`: its id and the TTL etcd granted (etcd raises a TTL below its
+   * minimum, 2 s with its default heartbeat and election timeout). Leases are for liveness only
+   * (node-registration.ts), never for allocations.
+   */
+  async grantLease(
+    ttlSeconds: number,
+    deadline: Deadline,
+  ): Promise<{ id: string; ttlSeconds: number }> {
+    const res = await this.withEtcd(
+      (options) => this.etcd().leaseClient.leaseGrant({ TTL: ttlSeconds }, options),
+      deadline,
+    );
+    return { id: res.ID, ttlSeconds: Number(res.TTL) };
+  }
+
+  /**
+   * Renews a lease once: the seconds it has left, 0 when it has expired (its keys are gone). One
+   * short stream per renewal, so that a renewal is bounded and retried like any other call.
+   */
+  keepLeaseAlive(id: string, deadline: Deadline): Promise<number> {
+    return this.withEtcd(async (options) => {
+      const stream = await this.etcd().leaseClient.leaseKeepAlive(options);
+      try {
+        // The first of these settles the promise; what follows (the end of the stream, or an
+        // error at its deadline) changes nothing.
+        return await new Promise<number>((resolve, reject) => {
+          stream
+            .on('data', (res: ILeaseKeepAliveResponse) => resolve(Number(res.TTL)))
+            .on('error', (err: Error) => reject(castGrpcError(err)))
+            .on('end', () => reject(new Error('the lease keep-alive stream ended early')));
+          stream.write({ ID: id });
+        });
+      } finally {
+        stream.end();
+      }
+    }, deadline);
+  }
+
+  /** Ends a lease now, deleting its keys; a lease that has expired already is no error. */
+  async revokeLease(id: string, deadline: Deadline): Promise<void> {
+    try {
+      await this.withEtcd(
+        (options) => this.etcd().leaseClient.leaseRevoke({ ID: id }, options),
+        deadline,
+      );
+    } catch (err) {
+      if (!(err instanceof EtcdLeaseInvalidError)) {
+        throw err;
       }
     }
   }

@@ -96,3 +96,49 @@ describe('KeyLayout.subnetOverlapFence', () => {
     expect(fenced(fence, `${S}10.81.0.0`)).toBe(false);
   });
 });
+
+describe('KeyLayout.parse', () => {
+  it.each([
+    { name: 'outside the prefix', key: '/q/pools/blue', parsed: { kind: 'other' } },
+    { name: 'the prefix itself', key: '/p/', parsed: { kind: 'other' } },
+    {
+      name: 'a directory of nothing',
+      key: '/p/nodes/',
+      parsed: { kind: 'malformed', dir: 'nodes' },
+    },
+    {
+      name: 'a registration without instance',
+      key: '/p/nodes/node-1',
+      parsed: { kind: 'malformed', dir: 'nodes' },
+    },
+    {
+      name: 'a registration one level too deep',
+      key: '/p/nodes/node-1/u/x',
+      parsed: { kind: 'malformed', dir: 'nodes' },
+    },
+    { name: 'a pool', key: '/p/pools/blue', parsed: { kind: 'pool', id: 'blue' } },
+    {
+      name: 'a subnet',
+      key: '/p/subnets/10.80.1.0',
+      parsed: { kind: 'subnet', network: '10.80.1.0' },
+    },
+    {
+      name: 'an address',
+      key: '/p/addresses/blue/10.80.1.7',
+      parsed: { kind: 'address', pool: 'blue', ip: '10.80.1.7' },
+    },
+    {
+      name: 'a membership',
+      key: '/p/pool-nodes/blue/node-1',
+      parsed: { kind: 'member', pool: 'blue', node: 'node-1' },
+    },
+    {
+      name: 'a registration',
+      key: keys.registration('node-1', '2b1c'),
+      parsed: { kind: 'registration', node: 'node-1', instance: '2b1c' },
+    },
+    { name: 'another directory', key: '/p/locks/x', parsed: { kind: 'other' } },
+  ])('$name: $key', ({ key, parsed }) => {
+    expect(keys.parse(key)).toEqual(parsed);
+  });
+});

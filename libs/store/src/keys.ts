@@ -6,12 +6,13 @@ export type ParsedKey =
   | { kind: 'subnet'; network: string }
   | { kind: 'address'; pool: string; ip: string }
   | { kind: 'member'; pool: string; node: string }
+  | { kind: 'registration'; node: string; instance: string }
   /** under one of the layout's directories, but not of its shape (`pools/a/b`, `subnets/`) */
   | { kind: 'malformed'; dir: LayoutDir }
   /** outside the layout's directories (or outside the prefix) */
   | { kind: 'other' };
 
-const LAYOUT_DIRS = ['pools', 'subnets', 'addresses', 'pool-nodes'] as const;
+const LAYOUT_DIRS = ['pools', 'subnets', 'addresses', 'pool-nodes', 'nodes'] as const;
 export type LayoutDir = (typeof LAYOUT_DIRS)[number];
 
 /** The number of path segments after the directory, per directory. */
@@ -20,16 +21,18 @@ const SEGMENTS: Record<LayoutDir, number> = {
   subnets: 1,
   addresses: 2,
   'pool-nodes': 2,
+  nodes: 2,
 };
 
 /**
- * The etcd key layout, in one place (libs/store/README.md, "Keys"). Keys keep the original project's paths so an
- * operator who knows kontena-ipam 0.2 can read the store with etcdctl:
+ * The etcd key layout, in one place (libs/store/README.md, "Keys"). Keys keep the original
+ * project's paths so an operator who knows kontena-ipam 0.2 can read the store with etcdctl:
  *
  *   <prefix>/pools/<id>                 {"subnet","iprange"?,"gateway","req"}
  *   <prefix>/subnets/<network address>  {"address":"<net>/<len>","pool":"<id>","req"}
  *   <prefix>/addresses/<id>/<ip>        {"address":"<ip>/<len>","node","type","name"?,"req"}
  *   <prefix>/pool-nodes/<id>/<node>     {"refs":n,"req"}
+ *   <prefix>/nodes/<node>/<instance>    {"host","pid","started","version","ttl"}, on a lease
  *
  * Directories do not exist in v3; a "directory" is a key prefix ending in "/".
  */
@@ -95,6 +98,16 @@ export class KeyLayout {
   member(poolId: string, node: string): string {
     return `${this.membersOf(poolId)}${node}`;
   }
+  get nodesRoot(): string {
+    return `${this.root}/nodes/`;
+  }
+  /** The registrations of the running plugins of one NODE_ID (node-registration.ts). */
+  registrationsOf(node: string): string {
+    return `${this.nodesRoot}${node}/`;
+  }
+  registration(node: string, instance: string): string {
+    return `${this.registrationsOf(node)}${instance}`;
+  }
 
   /** What the full etcd key `key` is (see {@link ParsedKey}). */
   parse(key: string): ParsedKey {
@@ -118,6 +131,9 @@ export class KeyLayout {
     }
     if (layoutDir === 'subnets') {
       return { kind: 'subnet', network: first };
+    }
+    if (layoutDir === 'nodes') {
+      return { kind: 'registration', node: first, instance: second };
     }
     return layoutDir === 'addresses'
       ? { kind: 'address', pool: first, ip: second }

@@ -5,9 +5,11 @@ import {
   type AddressRecord,
   type MemberRecord,
   type PoolRecord,
+  type RegistrationRecord,
   type StoredAddress,
   type StoredMember,
   type StoredPool,
+  type StoredRegistration,
   type StoredSubnet,
   type SubnetRecord,
 } from './records.js';
@@ -47,6 +49,21 @@ export function toSubnet(keys: KeyLayout, kv: IKeyValue): StoredSubnet | undefin
   const key = keys.parse(kv.key.toString());
   const record = decodeRecord<SubnetRecord>(kv.value);
   return key.kind === 'subnet' && record ? { network: key.network, record } : undefined;
+}
+
+/** The registration a key/value under `nodes/` holds; undefined for a key that is not one. */
+export function toRegistration(keys: KeyLayout, kv: IKeyValue): StoredRegistration | undefined {
+  const key = keys.parse(kv.key.toString());
+  if (key.kind !== 'registration') {
+    return undefined;
+  }
+  const record = decodeRecord<Partial<RegistrationRecord>>(kv.value);
+  return {
+    node: key.node,
+    instance: key.instance,
+    ...(record ? { record } : {}),
+    createRevision: kv.create_revision,
+  };
 }
 
 /** How many nonces of earlier writes a membership keeps (MemberRecord.reqs). */

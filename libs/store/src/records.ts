@@ -36,6 +36,31 @@ export interface MemberRecord {
   reqs?: string[];
 }
 
+/**
+ * A running plugin's registration under its NODE_ID (node-registration.ts), on a lease that it
+ * keeps alive: liveness only, never used for allocations.
+ */
+export interface RegistrationRecord {
+  /** the host name of the plugin's host */
+  host: string;
+  pid: number;
+  /** when the plugin started (ISO 8601) */
+  started: string;
+  /** the plugin's version */
+  version: string;
+  /** the lease's TTL in seconds, as etcd granted it: how long a dead plugin's registration lasts */
+  ttl: number;
+}
+
+/** A registration as listed, with the key's create revision. */
+export interface StoredRegistration {
+  node: string;
+  instance: string;
+  /** undefined when the value is not a registration's (the consistency check reports it) */
+  record?: Partial<RegistrationRecord>;
+  createRevision: string;
+}
+
 /** A pool as read from etcd, with the revision its transactions compare against. */
 export interface StoredPool {
   id: string;

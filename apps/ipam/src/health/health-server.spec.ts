@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { StoreStatus } from '#app/store';
+import type { NodeIdStatus, StoreStatus } from '#app/store';
 
 import type { ListenerStatus } from '../plugin-server/plugin-server.js';
 import { HealthServer, readiness } from './health-server.js';
@@ -13,6 +13,7 @@ const logger = { log: (m: unknown) => logged.push(String(m)), warn: () => 0, err
 interface Fakes {
   etcd: StoreStatus;
   socket: ListenerStatus;
+  nodeId: NodeIdStatus;
 }
 
 const running: HealthServer[] = [];
@@ -22,7 +23,7 @@ async function start(fakes: Fakes | undefined): Promise<number> {
   const server = await HealthServer.open(LOOPBACK, logger);
   running.push(server);
   if (fakes !== undefined) {
-    server.attach(() => readiness(fakes.etcd, fakes.socket));
+    server.attach(() => readiness(fakes.etcd, fakes.socket, fakes.nodeId));
   }
   return server.address.port;
 }
@@ -46,7 +47,11 @@ function get(port: number, path: string, method = 'GET') {
   });
 }
 
-const UP: Fakes = { etcd: { ready: true, detail: 'ok' }, socket: { ok: true, detail: 'ok' } };
+const UP: Fakes = {
+  etcd: { ready: true, detail: 'ok' },
+  socket: { ok: true, detail: 'ok' },
+  nodeId: { ok: true, detail: 'ok' },
+};
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close()));
@@ -79,7 +84,7 @@ describe('HealthServer', () => {
       name: 'all up',
       fakes: UP,
       status: 200,
-      body: { status: 'ready', checks: { etcd: 'ok', socket: 'ok' } },
+      body: { status: 'ready', checks: { etcd: 'ok', socket: 'ok', 'node-id': 'ok' } },
     },
     {
       name: 'etcd down',
@@ -87,7 +92,7 @@ describe('HealthServer', () => {
       status: 503,
       body: {
         status: 'not ready',
-        checks: { etcd: 'etcd is unreachable at http://e:2379', socket: 'ok' },
+        checks: { etcd: 'etcd is unreachable at http://e:2379', socket: 'ok', 'node-id': 'ok' },
       },
     },
     {
@@ -96,7 +101,23 @@ describe('HealthServer', () => {
       status: 503,
       body: {
         status: 'not ready',
-        checks: { etcd: 'ok', socket: 'not listening on /p.sock (loading)' },
+        checks: { etcd: 'ok', socket: 'not listening on /p.sock (loading)', 'node-id': 'ok' },
+      },
+    },
+    {
+      name: 'NODE_ID held by another live plugin',
+      fakes: {
+        ...UP,
+        nodeId: { ok: false, detail: 'NODE_ID n1 is also held by a live kontena-ipam on host b' },
+      },
+      status: 503,
+      body: {
+        status: 'not ready',
+        checks: {
+          etcd: 'ok',
+          socket: 'ok',
+          'node-id': 'NODE_ID n1 is also held by a live kontena-ipam on host b',
+        },
       },
     },
   ])('GET /readyz: $name', async ({ fakes, status, body }) => {

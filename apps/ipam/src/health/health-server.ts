@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { StoreStatus } from '#app/store';
+import type { NodeIdStatus, StoreStatus } from '#app/store';
 
 import { writeError, writeJson } from '../plugin-server/json-wire.js';
 import type { ListenerStatus } from '../plugin-server/plugin-server.js';
@@ -23,14 +23,25 @@ export const STARTING: Readiness = {
   report: { status: 'not ready', checks: { app: 'starting' } },
 };
 
-/** 200 when etcd answers and the plugin socket is listening, else 503 naming what failed. */
-export function readiness(etcd: StoreStatus, socket: ListenerStatus): Readiness {
-  const ready = etcd.ready && socket.ok;
+/**
+ * 200 when etcd answers (and is recent enough), the plugin socket is listening and no other live
+ * plugin holds this NODE_ID, else 503 naming what failed.
+ */
+export function readiness(
+  etcd: StoreStatus,
+  socket: ListenerStatus,
+  nodeId: NodeIdStatus,
+): Readiness {
+  const ready = etcd.ready && socket.ok && nodeId.ok;
   return {
     status: ready ? 200 : 503,
     report: {
       status: ready ? 'ready' : 'not ready',
-      checks: { etcd: etcd.ready ? 'ok' : etcd.detail, socket: socket.detail },
+      checks: {
+        etcd: etcd.ready ? 'ok' : etcd.detail,
+        socket: socket.detail,
+        'node-id': nodeId.detail,
+      },
     },
   };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { AddressAllocator, PoolAllocator } from '#app/allocator';
 import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
-import { EtcdConnection, StoreUnavailable } from '#app/store';
+import { EtcdConnection, NodeRegistration, StoreUnavailable } from '#app/store';
 import type { IpamConfig } from '#app/config';
 import { IpamLogger } from '#app/logging';
 
@@ -57,6 +57,9 @@ const store = {
   },
 };
 
+/** No registration under the NODE_ID: these tests have no etcd. */
+const registration = { status: () => ({ ok: true, detail: 'ok' }) };
+
 function allocatorCalls(): number {
   return [pools.requestPool, pools.releasePool, addresses.requestAddress, addresses.releaseAddress]
     .map((fn) => fn.mock.calls.length)
@@ -78,7 +81,7 @@ async function startPlugin(): Promise<Running> {
   const server = await PluginServer.open(socketPath, logger);
   const health = await HealthServer.open({ host: '127.0.0.1', port: 0 }, logger);
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(configFor(socketPath), { socket: server, health })],
+    imports: [AppModule.forRoot(configFor(socketPath), { socket: server, health }, '0.0.0-test')],
   })
     .overrideProvider(PoolAllocator)
     .useValue(pools)
@@ -86,6 +89,8 @@ async function startPlugin(): Promise<Running> {
     .useValue(addresses)
     .overrideProvider(EtcdConnection)
     .useValue(store)
+    .overrideProvider(NodeRegistration)
+    .useValue(registration)
     .compile();
   const app = moduleRef.createNestApplication(new PluginHttpAdapter(server), {
     ...PLUGIN_APP_OPTIONS,
