@@ -7,6 +7,7 @@ import {
   AllocatorModule,
   HOST_ROUTES,
   PoolAllocator,
+  PoolStates,
   type HostRoutes,
 } from '#app/allocator';
 import {
@@ -32,6 +33,8 @@ export interface IpamNode {
   nodeId: string;
   pools: DockerPools;
   addresses: DockerAddresses;
+  /** What the node's AddressAllocator keeps per pool. */
+  states: PoolStates;
   store: AllocationStore;
   cleanup: CleanupStore;
   connection: EtcdConnection;
@@ -72,6 +75,7 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
     nodeId: opts.nodeId,
     pools: dockerPools(moduleRef.get(PoolAllocator)),
     addresses: dockerAddresses(moduleRef.get(AddressAllocator)),
+    states: moduleRef.get(PoolStates),
     store: moduleRef.get(AllocationStore),
     cleanup: moduleRef.get(CleanupStore),
     connection: moduleRef.get(EtcdConnection),

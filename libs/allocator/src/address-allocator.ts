@@ -1,149 +1,72 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ipamConfig, type IpamConfig } from '#app/config';
 import {
   AddressInUse,
   AddressOutOfRange,
   InvalidRequest,
-  PoolNotFound,
+  PoolExhausted,
   type AddressReply,
   type AddressRequest,
+  type IpamError,
   type ReleaseAddressRequest,
 } from '#app/ipam';
-import { Addr, Prefix } from '#app/net';
-import {
-  AllocationStore,
-  newNonce,
-  type AddressRecord,
-  type Deadline,
-  type StoredPool,
-} from '#app/store';
-import { AddressBatch, type BatchPool } from './address-batch.js';
-import { checkDeadline } from './pool-allocator.js';
-import { PoolView, type Widened } from './pool-view.js';
+import { Prefix, type Addr } from '#app/net';
+import { AllocationStore, newNonce, type AddressRecord, type Deadline } from '#app/store';
+import { checkDeadline } from './deadline.js';
+import type { PoolState } from './pool-state.js';
+import { PoolStates } from './pool-states.js';
+import { logReserved } from './reserved-log.js';
 
-/**
- * What this node knows about one pool it allocates from: the pool (and the create revision the
- * transactions compare), and its view of the allocated addresses (PoolView), kept fresh by
- * etcd watches. The view is only a hint for choosing candidates; the transaction decides.
- */
-class PoolState implements BatchPool {
-  readonly subnet: Prefix;
-  readonly view: PoolView;
-  /** Dynamic allocations of this pool that arrive together share one transaction. */
-  batch: AddressBatch;
-
-  constructor(
-    readonly pool: StoredPool,
-    store: AllocationStore,
-    nodeId: string,
-  ) {
-    this.subnet = Prefix.parse(pool.record.subnet);
-    const range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
-    this.view = new PoolView(store, pool.id, this.subnet, range, nodeId);
-  }
-
-  get stale(): boolean {
-    return this.view.stale;
-  }
-
-  sync(): Promise<void> {
-    return this.view.sync();
-  }
-
-  widen(): Promise<Widened> {
-    return this.view.widen();
-  }
-
-  nextCandidate(): Addr | undefined {
-    return this.view.nextCandidate();
-  }
-
-  reserveLocally(value: bigint): void {
-    this.view.reserveLocally(value);
-  }
-
-  releaseLocally(value: bigint): void {
-    this.view.releaseLocally(value);
-  }
+/** One RequestAddress in progress. */
+interface AddressCall {
+  req: AddressRequest;
+  /** The record to write, without its address. */
+  record: AddressRecord;
+  nonce: string;
+  /** When the request arrived (`performance.now()`): what was read after needs no second read. */
+  arrived: number;
+  deadline: Deadline;
 }
 
 /**
- * Address policy (README, "Addresses"): dynamic addresses from SubPool or the subnet, never the network,
- * broadcast or a gateway address; static addresses once; releases only of this node's addresses.
+ * Address policy (README, "Addresses"): dynamic addresses from SubPool or the subnet, never the
+ * network, broadcast or a gateway address; static addresses once; releases only of this node's
+ * addresses. Every answer is decided on the pool that exists in etcd when it is given: by a
+ * transaction that compares the pool's create revision, or, for an answer without one (a 400,
+ * the pool's own gateway, an exhausted pool), by reading the pool again when its state was read
+ * before the request arrived.
  */
 @Injectable()
-export class AddressAllocator implements OnModuleDestroy {
+export class AddressAllocator {
   private readonly log = new Logger('AddressAllocator');
-  private readonly pools = new Map<string, Promise<PoolState>>();
 
   constructor(
     private readonly store: AllocationStore,
+    private readonly states: PoolStates,
     @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
   ) {}
 
-  async onModuleDestroy(): Promise<void> {
-    for (const state of this.pools.values()) {
-      const s = await state.catch(() => undefined);
-      await s?.view.close();
-    }
-    this.pools.clear();
-  }
-
   async requestAddress(req: AddressRequest): Promise<AddressReply> {
-    const wanted = req.address;
-    const isGateway = req.gateway;
-    const deadline = this.store.deadline();
-    const nonce = newNonce();
-    const record: AddressRecord = {
-      address: '',
-      node: this.config.nodeId,
-      type: isGateway ? 'gateway' : 'endpoint',
-      ...(req.endpointName ? { name: req.endpointName } : {}),
+    const call: AddressCall = {
+      req,
+      record: {
+        address: '',
+        node: this.config.nodeId,
+        type: req.gateway ? 'gateway' : 'endpoint',
+        ...(req.endpointName ? { name: req.endpointName } : {}),
+      },
+      nonce: newNonce(),
+      arrived: performance.now(),
+      deadline: this.store.deadline(),
     };
-
     for (;;) {
-      checkDeadline(deadline, `an address in pool ${req.poolId}`);
-      const state = await this.poolState(req.poolId, deadline);
-      const gatewayIp = state.pool.record.gateway.split('/')[0];
-      if (wanted) {
-        checkInside(state, wanted, req.poolId);
-        if (isGateway && wanted.toString() === gatewayIp) {
-          // The pool's own gateway: Docker asks for it when --gateway names the first host.
-          return { address: `${gatewayIp}/${state.subnet.length}`, data: {} };
-        }
-        const result = await this.store.reserveAddress(
-          state.pool,
-          wanted.toString(),
-          { ...record, address: `${wanted.toString()}/${state.subnet.length}` },
-          nonce,
-          deadline,
-        );
-        if (result.kind === 'reserved') {
-          state.reserveLocally(wanted.value);
-          this.logReserved(req.poolId, wanted, record);
-          return { address: `${wanted.toString()}/${state.subnet.length}`, data: {} };
-        }
-        if (result.kind === 'taken') {
-          state.reserveLocally(wanted.value);
-          if (isGateway && result.existing.record.type === 'gateway') {
-            return { address: `${wanted.toString()}/${state.subnet.length}`, data: {} };
-          }
-          throw new AddressInUse(wanted.toString(), req.poolId);
-        }
-        this.forget(req.poolId, state);
-        continue;
-      }
-
-      if (isGateway && gatewayIp) {
-        // Docker asks for "any" gateway only when RequestPool returned none; ours always has one.
-        return { address: `${gatewayIp}/${state.subnet.length}`, data: {} };
-      }
-      const reply = await this.allocateDynamic(state, record, nonce, deadline);
+      checkDeadline(call.deadline, `an address in pool ${req.poolId}`);
+      const state = await this.states.get(req.poolId, call.deadline);
+      const reply = await this.answer(state, call);
       if (reply) {
         return reply;
       }
-      // The pool was deleted or re-created under us: read it again.
-      this.forget(req.poolId, state);
+      // `state` was another pool than the one of that name now (or none): read it again.
     }
   }
 
@@ -188,83 +111,111 @@ export class AddressAllocator implements OnModuleDestroy {
       }
       if ((await this.store.deleteAddress(req.poolId, current, deadline)) === 'deleted') {
         this.log.log(`released address ${ip} in pool ${req.poolId} on node ${this.config.nodeId}`);
-        const state = await this.pools.get(req.poolId)?.catch(() => undefined);
-        state?.releaseLocally(addr.value);
+        (await this.states.loaded(pool))?.releaseLocally(addr.value);
         return;
       }
     }
     this.log.warn(`ReleaseAddress of ${ip} in pool ${req.poolId}: it kept changing; left as it is`);
   }
 
+  /** The reply decided on `state`, or undefined when `state` is not the pool that exists. */
+  private async answer(state: PoolState, call: AddressCall): Promise<AddressReply | undefined> {
+    const { req } = call;
+    const wanted = req.address;
+    if (!wanted) {
+      if (req.gateway && state.gatewayIp) {
+        // Docker asks for "any" gateway only when RequestPool returned none; ours always has one.
+        return (await this.isCurrent(state, call)) ? replyWith(state, state.gatewayIp) : undefined;
+      }
+      return this.allocateDynamic(state, call);
+    }
+    const refusal = refuseStatic(state, wanted, req.poolId);
+    if (refusal) {
+      if (await this.isCurrent(state, call)) {
+        throw refusal;
+      }
+      return undefined;
+    }
+    if (req.gateway && wanted.toString() === state.gatewayIp) {
+      // The pool's own gateway: Docker asks for it when --gateway names the first host.
+      return (await this.isCurrent(state, call)) ? replyWith(state, state.gatewayIp) : undefined;
+    }
+    return this.reserveStatic(state, wanted, call);
+  }
+
+  private async reserveStatic(
+    state: PoolState,
+    wanted: Addr,
+    call: AddressCall,
+  ): Promise<AddressReply | undefined> {
+    const ip = wanted.toString();
+    const record = { ...call.record, address: state.withLength(ip) };
+    const result = await this.store.reserveAddress(
+      state.pool,
+      ip,
+      record,
+      call.nonce,
+      call.deadline,
+    );
+    if (result.kind === 'reserved') {
+      state.reserveLocally(wanted.value);
+      logReserved(call.req.poolId, wanted, record);
+      return replyWith(state, ip);
+    }
+    if (result.kind === 'taken') {
+      state.reserveLocally(wanted.value);
+      if (call.req.gateway && result.existing.record.type === 'gateway') {
+        return replyWith(state, ip);
+      }
+      throw new AddressInUse(ip, call.req.poolId);
+    }
+    this.states.forget(state); // 'pool-gone'
+    return undefined;
+  }
+
   private async allocateDynamic(
     state: PoolState,
-    record: AddressRecord,
-    nonce: string,
-    deadline: Deadline,
+    call: AddressCall,
   ): Promise<AddressReply | undefined> {
     // Candidates, the "full" re-list, exhaustion and conflicts are handled per request inside
     // the pool's batch (address-batch.ts); undefined means the pool is gone.
-    const addr = await state.batch.allocate(record, nonce, deadline);
-    return addr && { address: `${addr.toString()}/${state.subnet.length}`, data: {} };
-  }
-
-  private logReserved(poolId: string, addr: Addr, record: AddressRecord): void {
-    this.log.log(
-      `allocated ${record.type === 'gateway' ? 'gateway ' : ''}address ${addr.toString()} in pool ${poolId} to node ${record.node}${record.name ? ` (endpoint ${record.name})` : ''}`,
-    );
-  }
-
-  private poolState(poolId: string, deadline: Deadline): Promise<PoolState> {
-    let state = this.pools.get(poolId);
-    if (!state) {
-      state = this.loadPool(poolId, deadline);
-      this.pools.set(poolId, state);
-      state.catch(() => this.pools.delete(poolId));
+    try {
+      const addr = await state.batch.allocate(call.record, call.nonce, call.deadline);
+      if (!addr) {
+        this.states.forget(state);
+        return undefined;
+      }
+      return replyWith(state, addr.toString());
+    } catch (err) {
+      // "Exhausted" comes from this node's view of the pool: make sure it is the pool there is.
+      if (err instanceof PoolExhausted && !(await this.isCurrent(state, call))) {
+        return undefined;
+      }
+      throw err;
     }
-    return state;
   }
 
-  private async loadPool(poolId: string, deadline: Deadline): Promise<PoolState> {
-    const pool = await this.store.getPool(poolId, deadline);
-    if (!pool || !Prefix.tryParse(pool.record.subnet)) {
-      throw new PoolNotFound(poolId);
-    }
-    const state = new PoolState(pool, this.store, this.config.nodeId);
-    state.batch = new AddressBatch(poolId, state, this.store, (addr, record) =>
-      this.logReserved(poolId, addr, record),
-    );
-    await state.view.open();
-    return state;
-  }
-
-  /**
-   * Drops `state` from the cache if it is still the pool's entry. The entry may already be a
-   * newer load started by a concurrent call, one that rejects (the pool is gone): its caller
-   * handles that, and this check must not turn it into an unhandled rejection.
-   */
-  private forget(poolId: string, state: PoolState): void {
-    void this.pools.get(poolId)?.then(
-      (current) => {
-        if (current === state) {
-          this.pools.delete(poolId);
-          void state.view.close();
-        }
-      },
-      () => undefined,
-    );
+  private isCurrent(state: PoolState, call: AddressCall): Promise<boolean> {
+    return this.states.isCurrent(state, call.arrived, call.deadline);
   }
 }
 
-function checkInside(state: PoolState, addr: Addr, poolId: string): void {
+function replyWith(state: PoolState, ip: string): AddressReply {
+  return { address: state.withLength(ip), data: {} };
+}
+
+/** Why a static address cannot be had in this pool whoever holds it, or undefined. */
+function refuseStatic(state: PoolState, addr: Addr, poolId: string): IpamError | undefined {
   if (!state.subnet.contains(addr)) {
-    throw new AddressOutOfRange(
+    return new AddressOutOfRange(
       `address ${addr.toString()} is outside pool ${poolId}'s subnet ${state.subnet.toString()}`,
     );
   }
   if (addr.equals(state.subnet.network()) || addr.equals(state.subnet.broadcast())) {
     const what = addr.equals(state.subnet.network()) ? 'network' : 'broadcast';
-    throw new InvalidRequest(
+    return new InvalidRequest(
       `address ${addr.toString()} is the ${what} address of pool ${poolId}'s subnet ${state.subnet.toString()}`,
     );
   }
+  return undefined;
 }

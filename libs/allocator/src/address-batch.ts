@@ -8,7 +8,7 @@ import {
   type ReserveResult,
   type StoredPool,
 } from '#app/store';
-import { checkDeadline } from './pool-allocator.js';
+import { checkDeadline } from './deadline.js';
 import type { Widened } from './pool-view.js';
 
 /** What a batch needs of one pool's local state (AddressAllocator's PoolState, a PoolView). */

@@ -1,5 +1,7 @@
 export * from './free-set.js';
 export * from './host-routes.js';
+export * from './deadline.js';
 export * from './pool-allocator.js';
 export * from './address-allocator.js';
+export * from './pool-states.js';
 export * from './allocator.module.js';

@@ -15,12 +15,13 @@ import { Prefix, firstFreeSubnetIn, sortedIntervals, type SortedIntervals } from
 import {
   AllocationStore,
   newNonce,
-  StoreUnavailable,
   type Deadline,
   type PoolRecord,
   type StoredPool,
 } from '#app/store';
 import { HOST_ROUTES, type HostRoutes } from './host-routes.js';
+import { checkDeadline } from './deadline.js';
+import { PoolStates } from './pool-states.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 
 /** Smallest IPv4 pool prefix length; the largest is /30 (a /31 or /32 has no room for hosts). */
@@ -61,6 +62,7 @@ export class PoolAllocator implements OnModuleDestroy {
     private readonly store: AllocationStore,
     @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
     @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
+    private readonly addressStates: PoolStates,
   ) {
     this.subnets = new SubnetCache(store);
     this.supernet = Prefix.parse(config.supernet);
@@ -215,9 +217,11 @@ export class PoolAllocator implements OnModuleDestroy {
           );
           return;
         case 'left':
+          this.addressStates.drop(poolId);
           this.log.log(`node ${node} left pool ${poolId}; other nodes still use it`);
           return;
         case 'pool-deleted':
+          this.addressStates.drop(poolId);
           this.log.log(
             `deleted pool ${poolId} (${pool.record.subnet}): its last member ${node} released it`,
           );
@@ -311,12 +315,4 @@ function replyFor(pool: StoredPool): PoolReply {
     pool: pool.record.subnet,
     data: { [GATEWAY_DATA_KEY]: pool.record.gateway },
   };
-}
-
-export function checkDeadline(deadline: Deadline, what: string): void {
-  if (Date.now() > deadline) {
-    throw new StoreUnavailable(
-      `gave up on ${what}: etcd kept rejecting concurrent writes until the request's deadline`,
-    );
-  }
 }

@@ -33,6 +33,7 @@ import type {
   StoredPool,
   StoredSubnet,
 } from './records.js';
+import { PoolFeed, type PoolFeedHandler, type PoolIdentity } from './pool-feed.js';
 import { SubnetFeed, type SubnetFeedHandler } from './subnet-feed.js';
 
 /** Most addresses reserved in one transaction (etcd's --max-txn-ops is 128 per list). */
@@ -509,6 +510,34 @@ export class AllocationStore {
             within,
           );
           return { items: ips, revision };
+        },
+        events,
+      ),
+    );
+  }
+
+  /**
+   * A live view of which pools exist (their ids and create revisions, not their records): listed
+   * in pages of keys, then kept fresh by a watch on `pools/` (PoolFeed).
+   */
+  openPoolFeed(handler: PoolFeedHandler): PoolFeed {
+    return new PoolFeed(this.keys, handler, (events) =>
+      this.etcd.prefixWatch(
+        this.keys.poolsPrefix,
+        'the pools',
+        async () => {
+          const { items, revision } = await this.etcd.pagedRange(
+            this.keys.poolsPrefix,
+            this.etcd.deadline(),
+            { keysOnly: true },
+            (kv): PoolIdentity | undefined => {
+              const key = this.keys.parse(kv.key.toString());
+              return key.kind === 'pool'
+                ? { id: key.id, createRevision: BigInt(kv.create_revision) }
+                : undefined;
+            },
+          );
+          return { items, revision };
         },
         events,
       ),

@@ -4,6 +4,7 @@ export * from './records.js';
 export * from './prefix-watch.js';
 export * from './address-feed.js';
 export * from './subnet-feed.js';
+export * from './pool-feed.js';
 export * from './etcd-connection.js';
 export * from './etcd-version.js';
 export * from './allocation-results.js';

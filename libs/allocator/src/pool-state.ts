@@ -1,0 +1,66 @@
+import type { Addr } from '#app/net';
+import { Prefix } from '#app/net';
+import type { AllocationStore, StoredPool } from '#app/store';
+import type { AddressBatch, BatchPool } from './address-batch.js';
+import { PoolView, type Widened } from './pool-view.js';
+
+/**
+ * What this node knows about one pool it allocates from: the pool as read from etcd (its create
+ * revision is its identity: the transactions compare it), and its view of the allocated
+ * addresses (PoolView), kept fresh by etcd watches. The view is only a hint for choosing
+ * candidates; the transaction decides. A PoolState belongs to one pool: another pool under the
+ * same name (the name released and taken again) gets a PoolState of its own (pool-states.ts).
+ */
+export class PoolState implements BatchPool {
+  readonly subnet: Prefix;
+  /** The pool's own gateway IP (the first host): answered without a write. */
+  readonly gatewayIp: string;
+  readonly view: PoolView;
+  /** Dynamic allocations of this pool that arrive together share one transaction. */
+  batch!: AddressBatch;
+
+  /**
+   * @param readAt  when the pool's read was sent (`performance.now()`): a request that arrived
+   *   before it needs no second read to know that this is the pool that exists
+   */
+  constructor(
+    readonly pool: StoredPool,
+    store: AllocationStore,
+    nodeId: string,
+    readonly readAt: number,
+  ) {
+    this.subnet = Prefix.parse(pool.record.subnet);
+    this.gatewayIp = pool.record.gateway.split('/')[0] ?? '';
+    const range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
+    this.view = new PoolView(store, pool.id, this.subnet, range, nodeId);
+  }
+
+  /** `<ip>/<pool prefix length>`: how addresses of this pool are answered and stored. */
+  withLength(ip: string): string {
+    return `${ip}/${this.subnet.length}`;
+  }
+
+  get stale(): boolean {
+    return this.view.stale;
+  }
+
+  sync(): Promise<void> {
+    return this.view.sync();
+  }
+
+  widen(): Promise<Widened> {
+    return this.view.widen();
+  }
+
+  nextCandidate(): Addr | undefined {
+    return this.view.nextCandidate();
+  }
+
+  reserveLocally(value: bigint): void {
+    this.view.reserveLocally(value);
+  }
+
+  releaseLocally(value: bigint): void {
+    this.view.releaseLocally(value);
+  }
+}
