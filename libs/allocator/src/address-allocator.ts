@@ -13,6 +13,7 @@ import {
 import { Prefix, type Addr } from '#app/net';
 import { AllocationStore, newNonce, type AddressRecord, type Deadline } from '#app/store';
 import { checkDeadline } from './deadline.js';
+import { shownName, unstorableEndpointName } from './endpoint-name.js';
 import type { PoolState } from './pool-state.js';
 import { PoolStates } from './pool-states.js';
 import { logReserved } from './reserved-log.js';
@@ -53,7 +54,7 @@ export class AddressAllocator {
         address: '',
         node: this.config.nodeId,
         type: req.gateway ? 'gateway' : 'endpoint',
-        ...(req.endpointName ? { name: req.endpointName } : {}),
+        ...this.storedName(req),
       },
       nonce: newNonce(),
       arrived: performance.now(),
@@ -116,6 +117,26 @@ export class AddressAllocator {
       }
     }
     this.log.warn(`ReleaseAddress of ${ip} in pool ${req.poolId}: it kept changing; left as it is`);
+  }
+
+  /**
+   * The endpoint name to store with the address, if any. A name that could not be stored safely
+   * is left out with a warning, not refused: Engine 29 sends the container's name with every
+   * start, and a 400 would keep that container from starting.
+   */
+  private storedName(req: AddressRequest): { name?: string } {
+    const name = req.endpointName;
+    if (!name) {
+      return {};
+    }
+    const why = unstorableEndpointName(name);
+    if (why === undefined) {
+      return { name };
+    }
+    this.log.warn(
+      `RequestAddress in pool ${req.poolId}: endpoint name ${shownName(name)} is not stored with the address: ${why}`,
+    );
+    return {};
   }
 
   /** The reply decided on `state`, or undefined when `state` is not the pool that exists. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Addr, Prefix } from '#app/net';
 import { PoolExhausted } from '#app/ipam';
 import {
+  RequestRefused,
   StoreUnavailable,
   type AddressRecord,
   type AllocationStore,
@@ -73,7 +74,10 @@ class FakePool implements BatchPool {
 }
 
 /** A store that decides like etcd's compares, over `etcd`, and records its transactions. */
-function fakeStore(etcd: Etcd, opts: { poolGone?: boolean; fail?: Error } = {}) {
+function fakeStore(
+  etcd: Etcd,
+  opts: { poolGone?: boolean; fail?: Error; refuse?: (r: AddressRecord) => boolean } = {},
+) {
   const calls: string[][] = [];
   const decide = (ip: string, nonce: string): ReserveResult => {
     if (opts.poolGone) {
@@ -90,8 +94,11 @@ function fakeStore(etcd: Etcd, opts: { poolGone?: boolean; fail?: Error } = {}) 
     };
   };
   const store = {
-    reserveAddress: (_pool: StoredPool, ip: string, _r: AddressRecord, nonce: string) => {
+    reserveAddress: (_pool: StoredPool, ip: string, r: AddressRecord, nonce: string) => {
       calls.push([ip]);
+      if (opts.refuse?.(r)) {
+        return Promise.reject(new RequestRefused('etcd refused the request as invalid'));
+      }
       return opts.fail ? Promise.reject(opts.fail) : Promise.resolve(decide(ip, nonce));
     },
     reserveAddresses: (
@@ -102,6 +109,9 @@ function fakeStore(etcd: Etcd, opts: { poolGone?: boolean; fail?: Error } = {}) 
       expect(new Set(wanted.map((w) => w.ip)).size).toBe(wanted.length);
       for (const w of wanted) {
         expect(w.record.address).toBe(`${w.ip}/28`);
+      }
+      if (wanted.some((w) => opts.refuse?.(w.record))) {
+        return Promise.reject(new RequestRefused('etcd refused the request as invalid'));
       }
       return opts.fail
         ? Promise.reject(opts.fail)
@@ -117,10 +127,17 @@ function setup(etcd: Etcd = new Map(), opts: Parameters<typeof fakeStore>[1] = {
   const reserved: string[] = [];
   const batch = new AddressBatch('p', pool, store, (addr) => reserved.push(addr.toString()));
   let n = 0;
-  const allocate = (deadline = Date.now() + 10_000) =>
-    batch.allocate({ address: '', node: 'me', type: 'endpoint' }, `nonce-${n++}`, deadline);
+  const allocate = (deadline = Date.now() + 10_000, name?: string) =>
+    batch.allocate(
+      { address: '', node: 'me', type: 'endpoint', ...(name ? { name } : {}) },
+      `nonce-${n++}`,
+      deadline,
+    );
   return { pool, calls, reserved, allocate, etcd };
 }
+
+/** Orders transactions (lists of IPs) by their text. */
+const byText = (a: string[], b: string[]): number => a.join().localeCompare(b.join());
 
 const ips = (addrs: (Addr | undefined)[]): string[] => addrs.map((a) => a?.toString() ?? '-');
 
@@ -201,6 +218,52 @@ describe('AddressBatch', () => {
     expect(got.map((r) => (r.status === 'rejected' ? r.reason : r.value))).toEqual([err, err]);
     expect(t.pool.free.takenCount).toBe(3);
   });
+
+  it.each([
+    {
+      name: 'one refused claim among five',
+      names: ['a', 'b', 'huge', 'd', 'e'],
+      refused: ['huge'],
+      // The five, then halves of three and two, then the three's halves (two and one: the
+      // refused claim alone), then the two's halves.
+      calls: [
+        ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'],
+        ['10.0.0.2', '10.0.0.3', '10.0.0.4'],
+        ['10.0.0.5', '10.0.0.6'],
+        ['10.0.0.2', '10.0.0.3'],
+        ['10.0.0.4'],
+      ],
+    },
+    {
+      name: 'two refused claims among four',
+      names: ['huge', 'b', 'c', 'huge'],
+      refused: ['huge', 'huge'],
+      calls: [
+        ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'],
+        ['10.0.0.2', '10.0.0.3'],
+        ['10.0.0.4', '10.0.0.5'],
+        ['10.0.0.2'],
+        ['10.0.0.3'],
+        ['10.0.0.4'],
+        ['10.0.0.5'],
+      ],
+    },
+    { name: 'a lone refused claim', names: ['huge'], refused: ['huge'], calls: [['10.0.0.2']] },
+  ])(
+    'should split a batch that etcd refuses until the refused claims fail alone: $name',
+    async ({ names, refused, calls }) => {
+      const t = setup(new Map(), { refuse: (r) => r.name === 'huge' });
+      const got = await Promise.allSettled(names.map((name) => t.allocate(undefined, name)));
+      const reasons = got.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      expect(names.filter((_, i) => got[i]!.status === 'rejected')).toEqual(refused);
+      expect(reasons.every((e) => e instanceof RequestRefused)).toBe(true);
+      // The halves of a split go concurrently: compare the transactions in any order.
+      expect(t.calls.toSorted(byText)).toEqual(calls.toSorted(byText));
+      // The refused claims' candidates are free again; the granted ones are stored.
+      expect(t.etcd.size).toBe(names.length - refused.length);
+      expect(t.pool.free.takenCount).toBe(3 + t.etcd.size);
+    },
+  );
 
   it('should fail a request past its deadline without a transaction', async () => {
     const t = setup();

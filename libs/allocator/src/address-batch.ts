@@ -2,6 +2,7 @@ import { PoolExhausted } from '#app/ipam';
 import type { Addr, Prefix } from '#app/net';
 import {
   MAX_RESERVE_BATCH,
+  RequestRefused,
   type AddressRecord,
   type Deadline,
   type AllocationStore,
@@ -98,7 +99,7 @@ export class AddressBatch {
         if (this.state.stale) {
           await this.state.sync();
         }
-        const tries: { w: Waiting; addr: Addr }[] = [];
+        const tries: Try[] = [];
         const full: Waiting[] = [];
         for (const w of pending) {
           const addr = this.state.nextCandidate();
@@ -135,39 +136,12 @@ export class AddressBatch {
   }
 
   /** One transaction for `tries`; settles the requests it decides and returns the others. */
-  private async reserve(tries: { w: Waiting; addr: Addr }[]): Promise<Waiting[]> {
-    const length = this.state.subnet.length;
-    const wanted = tries.map(({ w, addr }) => ({
-      ip: addr.toString(),
-      record: { ...w.record, address: `${addr.toString()}/${length}` },
-      nonce: w.nonce,
-    }));
-    const deadline = Math.min(...tries.map((t) => t.w.deadline));
-    let results: ReserveResult[];
-    try {
-      const one = wanted.length === 1 ? wanted[0] : undefined;
-      results = one
-        ? [
-            await this.store.reserveAddress(
-              this.state.pool,
-              one.ip,
-              one.record,
-              one.nonce,
-              deadline,
-            ),
-          ]
-        : await this.store.reserveAddresses(this.state.pool, wanted, deadline);
-    } catch (err) {
-      for (const t of tries) {
-        this.state.releaseLocally(t.addr.value);
-        t.w.reject(err);
-      }
-      return [];
-    }
+  private async reserve(tries: Try[]): Promise<Waiting[]> {
+    const outcomes = await this.transact(tries);
     const again: Waiting[] = [];
     tries.forEach((t, i) => {
-      const result = results[i];
-      switch (result?.kind) {
+      const outcome = outcomes[i];
+      switch (outcome?.kind) {
         case 'reserved':
           this.onReserved(t.addr, t.w.record);
           t.w.resolve(t.addr);
@@ -175,6 +149,10 @@ export class AddressBatch {
         case 'pool-gone':
           this.state.releaseLocally(t.addr.value);
           t.w.resolve(undefined);
+          break;
+        case 'failed':
+          this.state.releaseLocally(t.addr.value);
+          t.w.reject(outcome.error);
           break;
         case 'taken':
         case undefined:
@@ -185,4 +163,54 @@ export class AddressBatch {
     });
     return again;
   }
+
+  /**
+   * What etcd decided for each of `tries`, in one transaction. A transaction that etcd refuses
+   * for what it holds (too large: a claim carries a huge value; RequestRefused) is split in
+   * halves, down to single claims, so that the claim that makes it so fails alone and the others
+   * are granted: about 2·log2(n) more transactions for one such claim among n. Any other failure
+   * (etcd unreachable past the deadline, a full quota) is every claim's.
+   */
+  private async transact(tries: readonly Try[]): Promise<Outcome[]> {
+    const length = this.state.subnet.length;
+    const wanted = tries.map(({ w, addr }) => ({
+      ip: addr.toString(),
+      record: { ...w.record, address: `${addr.toString()}/${length}` },
+      nonce: w.nonce,
+    }));
+    const deadline = Math.min(...tries.map((t) => t.w.deadline));
+    try {
+      const one = wanted.length === 1 ? wanted[0] : undefined;
+      return one
+        ? [
+            await this.store.reserveAddress(
+              this.state.pool,
+              one.ip,
+              one.record,
+              one.nonce,
+              deadline,
+            ),
+          ]
+        : await this.store.reserveAddresses(this.state.pool, wanted, deadline);
+    } catch (error) {
+      if (tries.length > 1 && error instanceof RequestRefused) {
+        const half = Math.ceil(tries.length / 2);
+        const [first, second] = await Promise.all([
+          this.transact(tries.slice(0, half)),
+          this.transact(tries.slice(half)),
+        ]);
+        return [...first, ...second];
+      }
+      return tries.map(() => ({ kind: 'failed', error }));
+    }
+  }
 }
+
+/** A waiting request and the candidate chosen for it this round. */
+interface Try {
+  w: Waiting;
+  addr: Addr;
+}
+
+/** What became of one claim of a transaction. */
+type Outcome = ReserveResult | { kind: 'failed'; error: unknown };

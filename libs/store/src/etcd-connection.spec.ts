@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { castGrpcError } from 'etcd3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '#app/config';
-import { StoreUnavailable } from './errors.js';
+import { RequestRefused, StoreUnavailable } from './errors.js';
 import { EtcdConnection } from './etcd-connection.js';
 
 /** An error as grpc-js rejects a call with it, typed the way etcd3 types it. */
@@ -48,28 +48,34 @@ describe('EtcdConnection.withEtcd', () => {
       err: grpc(8, '8 RESOURCE_EXHAUSTED: Received message larger than max (5018633 vs 4194304)'),
       says: /exceeded gRPC's size limit, and would on every retry: .*larger than max/,
       ready: true,
+      onlyThis: true,
     },
     {
       name: 'an invalid request',
       err: grpc(3, '3 INVALID_ARGUMENT: etcdserver: too many operations in txn request'),
       says: /refused the request as invalid: .*too many operations/,
       ready: true,
+      onlyThis: true,
     },
     {
       name: 'a full space quota',
       err: grpc(8, '8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded'),
       says: /its space quota is full .*; compact and defragment it$/,
       ready: false,
+      onlyThis: false,
     },
     {
       name: 'a permission denied',
       err: grpc(7, '7 PERMISSION_DENIED: etcdserver: permission denied'),
       says: /denied access to \/kontena\/ipam for user \(none\)$/,
       ready: false,
+      onlyThis: false,
     },
-  ])('should fail at once on $name, with what happened', async ({ err, says, ready }) => {
+  ])('should fail at once on $name, with what happened', async ({ err, says, ready, onlyThis }) => {
     const { outcome, calls, ms, status } = await failWith(err, 10_000);
     expect(outcome).toBeInstanceOf(StoreUnavailable);
+    // A refusal of this request alone says so: a batch it belongs to is worth splitting.
+    expect(outcome instanceof RequestRefused).toBe(onlyThis);
     expect((outcome as Error).message).toMatch(says);
     expect(calls).toBe(1);
     expect(ms).toBeLessThan(1_000);

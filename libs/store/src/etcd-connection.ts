@@ -14,12 +14,13 @@ import {
   type KVClient,
 } from 'etcd3';
 import { ipamConfig, type IpamConfig } from '#app/config';
-import { StoreUnavailable } from './errors.js';
+import { RequestRefused, StoreUnavailable } from './errors.js';
 import {
   blocksEveryRequest,
   classifyEtcdError,
   describeEtcdError,
   isRetried,
+  refusesThisRequest,
   type EtcdPeer,
 } from './etcd-errors.js';
 import type { TxnRequest } from './guarded-write.js';
@@ -315,7 +316,9 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
           if (blocksEveryRequest(failure)) {
             this.markDown(err);
           }
-          throw new StoreUnavailable(this.describe(err));
+          throw refusesThisRequest(failure)
+            ? new RequestRefused(this.describe(err))
+            : new StoreUnavailable(this.describe(err));
         }
         this.markDown(err);
         const remaining = deadline - Date.now();

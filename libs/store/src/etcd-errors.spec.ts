@@ -6,6 +6,7 @@ import {
   classifyEtcdError,
   describeEtcdError,
   isRetried,
+  refusesThisRequest,
   scrub,
   type EtcdPeer,
 } from './etcd-errors.js';
@@ -135,21 +136,22 @@ describe('classifyEtcdError and describeEtcdError', () => {
   });
 
   it.each([
-    { failure: 'unreachable', retried: true, blocksAll: false },
-    { failure: 'busy', retried: true, blocksAll: false },
-    { failure: 'credentials', retried: false, blocksAll: true },
-    { failure: 'permission', retried: false, blocksAll: true },
-    { failure: 'quota', retried: false, blocksAll: true },
-    { failure: 'too-large', retried: false, blocksAll: false },
-    { failure: 'invalid', retried: false, blocksAll: false },
-    { failure: 'exhausted', retried: false, blocksAll: false },
-    { failure: 'closed', retried: false, blocksAll: false },
-    { failure: 'other', retried: false, blocksAll: false },
+    { failure: 'unreachable', retried: true, blocksAll: false, thisOne: false },
+    { failure: 'busy', retried: true, blocksAll: false, thisOne: false },
+    { failure: 'credentials', retried: false, blocksAll: true, thisOne: false },
+    { failure: 'permission', retried: false, blocksAll: true, thisOne: false },
+    { failure: 'quota', retried: false, blocksAll: true, thisOne: false },
+    { failure: 'too-large', retried: false, blocksAll: false, thisOne: true },
+    { failure: 'invalid', retried: false, blocksAll: false, thisOne: true },
+    { failure: 'exhausted', retried: false, blocksAll: false, thisOne: false },
+    { failure: 'closed', retried: false, blocksAll: false, thisOne: false },
+    { failure: 'other', retried: false, blocksAll: false, thisOne: false },
   ] as const)(
-    'should retry $failure: $retried; make every request fail: $blocksAll',
-    ({ failure, retried, blocksAll }) => {
+    'should retry $failure: $retried; make every request fail: $blocksAll; refuse this request only: $thisOne',
+    ({ failure, retried, blocksAll, thisOne }) => {
       expect(isRetried(failure)).toBe(retried);
       expect(blocksEveryRequest(failure)).toBe(blocksAll);
+      expect(refusesThisRequest(failure)).toBe(thisOne);
     },
   );
 

@@ -83,6 +83,14 @@ export function isRetried(failure: EtcdFailure): boolean {
   return failure === 'unreachable' || failure === 'busy';
 }
 
+/**
+ * Whether etcd refused this one request for what it holds (its size, its number of operations):
+ * a smaller request may pass.
+ */
+export function refusesThisRequest(failure: EtcdFailure): boolean {
+  return failure === 'too-large' || failure === 'invalid';
+}
+
 /** Whether no request can succeed until somebody acts: the store is not ready (`/readyz`). */
 export function blocksEveryRequest(failure: EtcdFailure): boolean {
   return failure === 'credentials' || failure === 'permission' || failure === 'quota';
