@@ -29,6 +29,12 @@ export interface StartPluginOptions {
   waitForSocket?: boolean;
   /** Options for node before the plugin's main, e.g. a test-only `--import` preload. */
   nodeArgs?: string[];
+  /**
+   * Run the plugin in this network namespace (`/run/netns/<name>`, a dockerd fixture's `netns`):
+   * it then reads that namespace's routes, as a plugin beside that dockerd would. etcd must be
+   * reachable from there (netns-bridge.ts).
+   */
+  netns?: string;
 }
 
 /** Starts the built plugin (`dist/`) as dockerd would find it: a process with a unix socket. */
@@ -40,7 +46,10 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginProce
   const driverName = opts.driverName ?? `kipam-${Math.random().toString(36).slice(2, 8)}`;
   const socketPath = join(dir, `${driverName}.sock`);
   const [healthPort] = await freePorts(1);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), PLUGIN_MAIN], {
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), PLUGIN_MAIN];
+  // nsenter execs node after entering the namespace: the child's pid is the plugin's.
+  const [cmd, ...args] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...node] : node;
+  const child = spawn(cmd!, args, {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       LOG_LEVEL: 'debug',

@@ -5,10 +5,10 @@ import { IpamConfigModule } from '#app/config';
 import {
   AddressAllocator,
   AllocatorModule,
-  HOST_ROUTES,
+  HOST_NETWORKS,
   PoolAllocator,
   PoolStates,
-  type HostRoutes,
+  type HostNetworks,
 } from '#app/allocator';
 import {
   AllocationStore,
@@ -48,10 +48,15 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** On-link routes this "host" has; tests never depend on the real host's routes. */
   routes?: string[];
+  /** Nameservers of this "host"'s resolv.conf. */
+  nameservers?: string[];
 }
 
 export async function startNode(opts: NodeOptions): Promise<IpamNode> {
-  const routes: HostRoutes = { onLinkRoutes: () => Promise.resolve(opts.routes ?? []) };
+  const host: HostNetworks = {
+    onLinkRoutes: () => Promise.resolve(opts.routes ?? []),
+    nameservers: () => Promise.resolve(opts.nameservers ?? []),
+  };
   const moduleRef: TestingModule = await Test.createTestingModule({
     imports: [
       IpamConfigModule.forRoot({
@@ -66,8 +71,8 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
       AllocatorModule,
     ],
   })
-    .overrideProvider(HOST_ROUTES)
-    .useValue(routes)
+    .overrideProvider(HOST_NETWORKS)
+    .useValue(host)
     .compile();
   moduleRef.useLogger(false);
   await moduleRef.init();

@@ -13,6 +13,7 @@ import type { AddressAllocator, PoolAllocator } from '#app/allocator';
 
 import {
   addressOptions,
+  addressSpace,
   type FieldParser,
   optionalAddress,
   optionalCidr,
@@ -20,8 +21,9 @@ import {
   requiredAddress,
 } from '../../apps/ipam/src/plugin/docker-fields.js';
 
-/** RequestPool's body: `Pool`, `SubPool`, `Options`, `V6`. */
+/** RequestPool's body: `AddressSpace`, `Pool`, `SubPool`, `Options`, `V6`. */
 export interface DockerPoolRequest {
+  addressSpace?: string;
   pool?: string;
   subPool?: string;
   options: Record<string, string>;
@@ -50,10 +52,12 @@ function parse<T>(parser: FieldParser<T>, value: unknown, field: string): T {
 }
 
 export function poolRequest(r: DockerPoolRequest): PoolRequest {
+  const space = parse(addressSpace, r.addressSpace, 'AddressSpace');
   const subnet = parse(optionalCidr, r.pool, 'Pool');
   const range = parse(optionalCidr, r.subPool, 'SubPool');
   const { network } = parse(poolOptions, r.options, 'Options');
   return {
+    ...(space ? { addressSpace: space } : {}),
     ...(subnet ? { subnet } : {}),
     ...(range ? { range } : {}),
     ...(network !== undefined ? { network } : {}),

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '#app/store';
 import { AddressAllocator } from './address-allocator.js';
-import { HOST_ROUTES, ProcHostRoutes } from './host-routes.js';
+import { HOST_NETWORKS, ProcHostNetworks } from './host-networks.js';
 import { PoolAllocator } from './pool-allocator.js';
 import { PoolStates } from './pool-states.js';
 
@@ -11,7 +11,7 @@ import { PoolStates } from './pool-states.js';
     PoolAllocator,
     AddressAllocator,
     PoolStates,
-    { provide: HOST_ROUTES, useClass: ProcHostRoutes },
+    { provide: HOST_NETWORKS, useClass: ProcHostNetworks },
   ],
   exports: [PoolAllocator, AddressAllocator, StoreModule],
 })

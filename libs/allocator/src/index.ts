@@ -1,5 +1,5 @@
 export * from './free-set.js';
-export * from './host-routes.js';
+export * from './host-networks.js';
 export * from './deadline.js';
 export * from './pool-allocator.js';
 export * from './address-allocator.js';

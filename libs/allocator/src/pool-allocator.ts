@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { ipamConfig, type IpamConfig } from '#app/config';
 import {
   GATEWAY_DATA_KEY,
+  HostNetworkConflict,
   InvalidRequest,
   LOCAL_POOL_PREFIX,
   PoolMismatch,
@@ -19,7 +20,13 @@ import {
   type PoolRecord,
   type StoredPool,
 } from '#app/store';
-import { HOST_ROUTES, type HostRoutes } from './host-routes.js';
+import {
+  firstOverlap,
+  HOST_NETWORKS,
+  hostReservations,
+  type HostNetworks,
+  type HostReservation,
+} from './host-networks.js';
 import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
@@ -61,7 +68,7 @@ export class PoolAllocator implements OnModuleDestroy {
   constructor(
     private readonly store: AllocationStore,
     @Inject(ipamConfig.KEY) private readonly config: IpamConfig,
-    @Inject(HOST_ROUTES) private readonly hostRoutes: HostRoutes,
+    @Inject(HOST_NETWORKS) private readonly host: HostNetworks,
     private readonly addressStates: PoolStates,
   ) {
     this.subnets = new SubnetCache(store);
@@ -120,6 +127,7 @@ export class PoolAllocator implements OnModuleDestroy {
       return { again: 'fresh' }; // gone since the view saw it: choose a subnet afresh
     }
     verifySameShape(pool, call.wanted.subnet, call.wanted.range);
+    await this.checkDockerKeepsIt(call, pool);
     const joined = await this.store.joinPool(pool, node, member, call.nonce, call.deadline);
     if (joined.kind !== 'joined') {
       return { again: 'view' }; // the pool vanished or our membership changed: read again
@@ -233,22 +241,42 @@ export class PoolAllocator implements OnModuleDestroy {
   }
 
   /**
+   * Refuses, before any reference is taken, a shared pool that dockerd would not use: for a
+   * local network created without `--subnet` (AddressSpace "kontenalocal", no Pool) dockerd holds
+   * a pool that overlaps an on-link route or a nameserver of this host and asks again, and the
+   * same shared pool comes back every time: a loop that took thousands of references in seconds.
+   */
+  private async checkDockerKeepsIt(call: PoolCall, pool: StoredPool): Promise<void> {
+    const subnet = Prefix.tryParse(pool.record.subnet);
+    if (call.wanted.addressSpace !== 'local' || call.wanted.subnet || !subnet) {
+      return;
+    }
+    const clash = firstOverlap(subnet, await this.hostReserved());
+    if (clash) {
+      throw new HostNetworkConflict(
+        `pool ${pool.id} (${subnet.toString()}) overlaps ${clash.what}, which dockerd refuses for a network created without --subnet`,
+      );
+    }
+  }
+
+  /** What dockerd keeps pools off on this host; nothing with KONTENA_IPAM_AVOID_HOST_ROUTES=false. */
+  private async hostReserved(): Promise<HostReservation[]> {
+    if (!this.config.avoidHostRoutes) {
+      return [];
+    }
+    return hostReservations(await this.host.onLinkRoutes(), await this.host.nameservers());
+  }
+
+  /**
    * The first free dynamic subnet, or undefined when the supernet is full. The reserved subnets
    * come sorted from the view (sorted once per change, not per call: with 1,000 pools sorting
-   * was most of this); this host's few on-link routes are sorted here and merged in the sweep.
+   * was most of this); this host's few on-link routes and nameservers are sorted here and merged
+   * in the sweep.
    */
   private async chooseDynamicSubnet(reserved: SortedIntervals): Promise<Prefix | undefined> {
-    const lists = [reserved];
-    if (this.config.avoidHostRoutes) {
-      const routes: Prefix[] = [];
-      for (const route of await this.hostRoutes.onLinkRoutes()) {
-        const p = Prefix.tryParse(route);
-        if (p) {
-          routes.push(p);
-        }
-      }
-      lists.push(sortedIntervals(routes, this.supernet.family));
-    }
+    const host = (await this.hostReserved()).map((r) => r.prefix);
+    const lists =
+      host.length > 0 ? [reserved, sortedIntervals(host, this.supernet.family)] : [reserved];
     return firstFreeSubnetIn(this.supernet, this.config.subnetLength, lists);
   }
 }

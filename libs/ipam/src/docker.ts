@@ -15,3 +15,11 @@ export const ENDPOINT_NAME_OPTION = 'com.docker.network.endpoint.name';
 
 /** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
 export const NETWORK_OPTION = 'network';
+
+/**
+ * The address spaces this plugin names in `GetDefaultAddressSpaces`. dockerd asks in the local one
+ * for a local-scope network (a bridge network: moby/moby libnetwork/network.go, deriveAddressSpace)
+ * and in the global one for a swarm-scope network.
+ */
+export const LOCAL_ADDRESS_SPACE = 'kontenalocal';
+export const GLOBAL_ADDRESS_SPACE = 'kontenaglobal';

@@ -56,6 +56,14 @@ export class SubnetConflict extends IpamError {
   }
 }
 
+/**
+ * A shared pool that dockerd would refuse on this host for a network created without `--subnet`:
+ * it overlaps an on-link route or a nameserver here (libs/allocator/src/host-networks.ts).
+ */
+export class HostNetworkConflict extends IpamError {
+  readonly code = 'subnet-conflict';
+}
+
 export class SupernetExhausted extends IpamError {
   readonly code = 'supernet-exhausted';
   constructor(readonly supernet: string) {

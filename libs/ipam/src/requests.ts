@@ -6,8 +6,19 @@ import type { Addr, Prefix } from '#app/net';
  * these values and never parse text again.
  */
 
+/**
+ * `AddressSpace`, typed: `local` for LOCAL_ADDRESS_SPACE, `global` for GLOBAL_ADDRESS_SPACE
+ * (docker.ts). What dockerd does with the pool depends on it: in the local space,
+ * a pool asked for without `Pool` is checked against this host's on-link routes and nameservers,
+ * and one that overlaps is held while dockerd asks again (moby/moby libnetwork/network.go,
+ * requestPoolHelper).
+ */
+export type AddressSpace = 'local' | 'global';
+
 /** RequestPool. */
 export interface PoolRequest {
+  /** `AddressSpace`; undefined when absent or not one of this plugin's. */
+  addressSpace?: AddressSpace;
   /** `Pool`: the requested subnet, or undefined for a dynamic pool. */
   subnet?: Prefix;
   /** `SubPool`: the range addresses are handed out from, inside `subnet`. */

@@ -2,8 +2,11 @@ import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
 
 import {
+  type AddressSpace,
   ENDPOINT_NAME_OPTION,
   GATEWAY_ADDRESS_TYPE,
+  GLOBAL_ADDRESS_SPACE,
+  LOCAL_ADDRESS_SPACE,
   NETWORK_OPTION,
   POOL_ID_RULE,
   REQUEST_ADDRESS_TYPE_OPTION,
@@ -53,6 +56,24 @@ export const optionalString: FieldParser<string | undefined> = (value, field) =>
     : typeof value === 'string'
       ? ok(value)
       : wrongType(field, 'a string', value);
+
+/**
+ * `RequestPool.AddressSpace`: one of the names GetDefaultAddressSpaces gave dockerd, typed; any
+ * other string (or none) is no address space of this plugin's, and changes nothing.
+ */
+export const addressSpace: FieldParser<AddressSpace | undefined> = (value, field) => {
+  const text = optionalString(value, field);
+  if ('error' in text) {
+    return text;
+  }
+  return ok(
+    text.value === LOCAL_ADDRESS_SPACE
+      ? 'local'
+      : text.value === GLOBAL_ADDRESS_SPACE
+        ? 'global'
+        : undefined,
+  );
+};
 
 export const optionalBoolean: FieldParser<boolean> = (value, field) =>
   absent(value)

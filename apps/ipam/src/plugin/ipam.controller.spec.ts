@@ -238,7 +238,21 @@ describe('plugin API over the unix socket', () => {
         Pool: '10.80.0.0/24',
         Data: { 'com.docker.network.gateway': '10.80.0.1/24' },
       });
-      expect(pools.requestPool).toHaveBeenCalledWith({ v6: false });
+      expect(pools.requestPool).toHaveBeenCalledWith({ addressSpace: 'local', v6: false });
+    });
+
+    it.each([
+      { name: 'the local one', space: 'kontenalocal', typed: { addressSpace: 'local' } },
+      { name: 'the global one', space: 'kontenaglobal', typed: { addressSpace: 'global' } },
+      { name: "another driver's", space: 'GlobalDefault', typed: {} },
+      { name: 'an empty one', space: '', typed: {} },
+    ])('passes the address space on typed: $name', async ({ space, typed }) => {
+      pools.requestPool.mockResolvedValue({ poolId: 'local-1', pool: '10.80.1.0/24', data: {} });
+      const reply = await call(socketPath, '/IpamDriver.RequestPool', {
+        body: dockerJson({ AddressSpace: space, Pool: '', Options: null, V6: false }),
+      });
+      expect(reply.status).toBe(200);
+      expect(pools.requestPool).toHaveBeenCalledWith({ ...typed, v6: false });
     });
 
     it('passes a static shared pool through', async () => {
@@ -255,6 +269,7 @@ describe('plugin API over the unix socket', () => {
       });
       expect(reply.status).toBe(200);
       expect(pools.requestPool).toHaveBeenCalledWith({
+        addressSpace: 'global',
         subnet: Prefix.parse('10.81.0.0/16'),
         range: Prefix.parse('10.81.128.0/17'),
         network: 'kontena',

@@ -1,14 +1,14 @@
-import type { AddressRequest, PoolRequest, ReleaseAddressRequest } from '#app/ipam';
+import type { AddressRequest, AddressSpace, PoolRequest, ReleaseAddressRequest } from '#app/ipam';
 import type { Addr, Prefix } from '#app/net';
 
 import {
   type AddressOptions,
   addressOptions,
+  addressSpace,
   Field,
   optionalAddress,
   optionalBoolean,
   optionalCidr,
-  optionalString,
   poolId,
   type PoolOptions,
   poolOptions,
@@ -25,9 +25,9 @@ import {
 export type OptionMap = Record<string, string>;
 
 export class RequestPoolDto {
-  /** "kontenalocal" or "kontenaglobal"; informational only. */
-  @Field(optionalString)
-  AddressSpace?: string;
+  /** "kontenalocal" or "kontenaglobal": whether dockerd checks the pool against this host. */
+  @Field(addressSpace)
+  AddressSpace?: AddressSpace;
 
   @Field(optionalCidr)
   Pool?: Prefix;
@@ -79,6 +79,7 @@ export class ReleaseAddressDto {
 
 export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
   return {
+    ...(dto.AddressSpace ? { addressSpace: dto.AddressSpace } : {}),
     ...(dto.Pool ? { subnet: dto.Pool } : {}),
     ...(dto.SubPool ? { range: dto.SubPool } : {}),
     ...(dto.Options.network !== undefined ? { network: dto.Options.network } : {}),
