@@ -33,6 +33,8 @@ class FakePool implements BatchPool {
   syncs = 0;
   /** What the next widenings report; then 'relisted'. */
   widenings: Widened[] = [];
+  /** The deadlines the batch gave each sync and widening. */
+  readonly syncDeadlines: number[] = [];
 
   constructor(private readonly etcd: Etcd) {
     this.reset();
@@ -48,12 +50,14 @@ class FakePool implements BatchPool {
     }
   }
 
-  sync(): Promise<void> {
+  sync(deadline: number): Promise<void> {
+    this.syncDeadlines.push(deadline);
     this.reset();
     return Promise.resolve();
   }
 
-  widen(): Promise<Widened> {
+  widen(deadline: number): Promise<Widened> {
+    this.syncDeadlines.push(deadline);
     this.syncs++;
     this.reset();
     return Promise.resolve(this.widenings.shift() ?? 'relisted');
@@ -192,6 +196,18 @@ describe('AddressBatch', () => {
     await expect(t.allocate()).rejects.toThrow(PoolExhausted);
     expect(t.pool.syncs).toBe(3);
     expect(t.calls).toEqual([]);
+  });
+
+  it('should read more of the pool with the first deadline among the requests it serves', async () => {
+    const etcd: Etcd = new Map();
+    for (let i = 2; i <= 14; i++) {
+      etcd.set(`10.0.0.${i}`, 'other');
+    }
+    const t = setup(etcd);
+    const first = Date.now() + 5_000;
+    const got = await Promise.allSettled([t.allocate(first + 3_000), t.allocate(first)]);
+    expect(got.map((r) => r.status)).toEqual(['rejected', 'rejected']); // exhausted
+    expect(t.pool.syncDeadlines).toEqual([first]);
   });
 
   it('should find addresses freed elsewhere when the list is taken again', async () => {

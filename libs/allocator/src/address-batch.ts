@@ -18,12 +18,13 @@ export interface BatchPool {
   readonly subnet: Prefix;
   /** The view lost a watch: sync() before trusting it. */
   readonly stale: boolean;
-  sync(): Promise<void>;
+  /** Lists again what the view reads, waiting for etcd until `deadline`. */
+  sync(deadline: Deadline): Promise<void>;
   /**
    * The view has no candidate left: read more of the pool. 'relisted' when the whole range was
    * listed afresh, so that a view still full is full; 'grew' when only more of it was read.
    */
-  widen(): Promise<Widened>;
+  widen(deadline: Deadline): Promise<Widened>;
   /** Takes the next free candidate in the local view, or undefined when it looks full. */
   nextCandidate(): Addr | undefined;
   releaseLocally(value: bigint): void;
@@ -96,8 +97,11 @@ export class AddressBatch {
         if (pending.length === 0) {
           return;
         }
+        // A list waits for etcd no longer than the first deadline among the requests it serves:
+        // none of them waits past its own (ETCD_WAIT_TIMEOUT in all, lists included).
+        const deadline = Math.min(...pending.map((w) => w.deadline));
         if (this.state.stale) {
-          await this.state.sync();
+          await this.state.sync(deadline);
         }
         const tries: Try[] = [];
         const full: Waiting[] = [];
@@ -116,7 +120,7 @@ export class AddressBatch {
           for (const t of tries) {
             this.state.releaseLocally(t.addr.value);
           }
-          if ((await this.state.widen()) === 'relisted') {
+          if ((await this.state.widen(deadline)) === 'relisted') {
             for (const w of full) {
               w.relisted = true;
             }

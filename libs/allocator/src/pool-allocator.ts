@@ -100,7 +100,9 @@ export class PoolAllocator implements OnModuleDestroy {
     let atLeast = this.lastCreate;
     for (let attempt = 0; ; attempt++) {
       checkDeadline(call.deadline, `pool ${call.id}`);
-      const cached: SubnetView | undefined = fresh ? undefined : await this.subnets.view(atLeast);
+      const cached: SubnetView | undefined = fresh
+        ? undefined
+        : await this.subnets.view(call.deadline, atLeast);
       const view: SubnetView = cached ?? toSubnetView(await this.store.listSubnets(call.deadline));
       // A shared pool exists when a subnet names it (written in the same commit as the pool).
       const shared: boolean =

@@ -1,6 +1,6 @@
 import type { Addr } from '#app/net';
 import { Prefix } from '#app/net';
-import type { AllocationStore, StoredPool } from '#app/store';
+import type { AllocationStore, Deadline, StoredPool } from '#app/store';
 import type { AddressBatch, BatchPool } from './address-batch.js';
 import { PoolView, type Widened } from './pool-view.js';
 
@@ -44,12 +44,12 @@ export class PoolState implements BatchPool {
     return this.view.stale;
   }
 
-  sync(): Promise<void> {
-    return this.view.sync();
+  sync(deadline: Deadline): Promise<void> {
+    return this.view.sync(deadline);
   }
 
-  widen(): Promise<Widened> {
-    return this.view.widen();
+  widen(deadline: Deadline): Promise<Widened> {
+    return this.view.widen(deadline);
   }
 
   nextCandidate(): Addr | undefined {

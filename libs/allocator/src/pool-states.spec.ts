@@ -19,7 +19,7 @@ const POOL: StoredPool = {
 
 /** A store with one pool (or none); the test drives the feed of `pools/` (`pools`). */
 function fakeStore(pool: StoredPool | undefined) {
-  const seen = { readDeadlines: [] as number[], closed: 0 };
+  const seen = { readDeadlines: [] as number[], syncDeadlines: [] as number[], closed: 0 };
   const feeds: { pools?: PoolFeedHandler; addresses: AddressFeedHandler[] } = { addresses: [] };
   const store = {
     deadline: () => Date.now() + 10_000,
@@ -39,7 +39,8 @@ function fakeStore(pool: StoredPool | undefined) {
       feeds.addresses.push(handler);
       return {
         stale: false,
-        sync: () => {
+        sync: (deadline: number) => {
+          seen.syncDeadlines.push(deadline);
           handler.reset(['10.0.0.1']);
           return Promise.resolve();
         },
@@ -63,13 +64,14 @@ const settle = async (): Promise<void> => {
 };
 
 describe('PoolStates', () => {
-  it('should share one load of a pool between requests', async () => {
+  it('should read and list a pool with the deadline of the request that loads it, once', async () => {
     const { store, seen } = fakeStore(POOL);
     const states = new PoolStates(store, config);
     const state = await states.get('blue', 4_242);
     expect(state.pool).toBe(POOL);
     expect(await states.get('blue', 9_999)).toBe(state);
     expect(seen.readDeadlines).toEqual([4_242]);
+    expect(seen.syncDeadlines).toEqual([4_242]);
   });
 
   it('should keep nothing of a pool that does not exist', async () => {

@@ -133,7 +133,7 @@ export class PoolStates implements OnModuleDestroy {
     state.batch = new AddressBatch(poolId, state, this.store, (addr, record) =>
       logReserved(poolId, addr, record),
     );
-    await state.view.open();
+    await state.view.open(deadline);
     return state;
   }
 
@@ -154,7 +154,7 @@ export class PoolStates implements OnModuleDestroy {
       deleted: (id, revision) => this.dropOlderThan(id, revision),
     });
     if (this.pools.stale) {
-      void this.pools.sync().catch(() => undefined);
+      void this.pools.sync(this.store.deadline()).catch(() => undefined);
     }
   }
 

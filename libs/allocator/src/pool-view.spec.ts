@@ -4,6 +4,9 @@ import { Prefix } from '#app/net';
 import type { AddressFeed, AddressFeedHandler, AllocationStore } from '#app/store';
 import { MAX_OPEN_SLICES, PoolView } from './pool-view.js';
 
+/** A deadline no test here reaches. */
+const LATER = Date.now() + 600_000;
+
 /** A feed the view opened: what it reads (`within`), and its handler to send events to. */
 interface FakeFeed {
   within: string;
@@ -19,11 +22,14 @@ function fakeStore(ips: string[], countOf?: (within: string) => number) {
   const etcd = new Set(ips);
   const feeds: FakeFeed[] = [];
   const counted: string[][] = [];
+  /** The deadline each count and each list waited for etcd until. */
+  const deadlines: number[] = [];
   const under = (within: string) => [...etcd].filter((ip) => ip.startsWith(within));
   const store = {
     deadline: () => Date.now() + 10_000,
-    countAddresses: (_pool: string, withins: string[]) => {
+    countAddresses: (_pool: string, withins: string[], deadline: number) => {
       counted.push([...withins]);
+      deadlines.push(deadline);
       return Promise.resolve(withins.map((w) => countOf?.(w) ?? under(w).length));
     },
     openAddressFeed: (_pool: string, handler: AddressFeedHandler, within = '') => {
@@ -31,7 +37,8 @@ function fakeStore(ips: string[], countOf?: (within: string) => number) {
       feeds.push(feed);
       return {
         stale: false,
-        sync: () => {
+        sync: (deadline: number) => {
+          deadlines.push(deadline);
           handler.reset(under(within));
           return Promise.resolve();
         },
@@ -42,13 +49,13 @@ function fakeStore(ips: string[], countOf?: (within: string) => number) {
       } as unknown as AddressFeed;
     },
   };
-  return { store: store as unknown as AllocationStore, etcd, feeds, counted };
+  return { store: store as unknown as AllocationStore, etcd, feeds, counted, deadlines };
 }
 
 async function openView(subnet: string, ips: string[], range = subnet, node = 'node-a') {
   const s = fakeStore(ips);
   const view = new PoolView(s.store, 'p', Prefix.parse(subnet), Prefix.parse(range), node);
-  await view.open();
+  await view.open(LATER);
   return { view, ...s, open: () => s.feeds.filter((f) => !f.closed).map((f) => f.within) };
 }
 
@@ -116,7 +123,7 @@ describe('PoolView', () => {
     const within = `10.${free >> 8}.${free & 255}.`;
     const s = fakeStore([], (w) => (w === within ? 0 : 256));
     const view = new PoolView(s.store, 'p', subnet, subnet, 'node-a');
-    await view.open();
+    await view.open(LATER);
     expect(s.counted.map((c) => c.length)).toEqual([256, 256]);
     expect(s.feeds.map((f) => f.within)).toEqual([within]);
   });
@@ -130,7 +137,7 @@ describe('PoolView', () => {
     ]);
     expect(t.open()).toEqual(['10.0.0.']);
     expect(drain(t.view)).toHaveLength(254); // less the network address and the gateway
-    expect(await t.view.widen()).toBe('grew');
+    expect(await t.view.widen(LATER)).toBe('grew');
     expect(t.open()).toEqual(['10.0.0.', '10.0.2.']);
     const more = drain(t.view);
     expect(more).toHaveLength(246);
@@ -143,7 +150,7 @@ describe('PoolView', () => {
     for (const ip of drain(t.view)) {
       t.etcd.add(ip); // reserved
     }
-    expect(await t.view.widen()).toBe('relisted');
+    expect(await t.view.widen(LATER)).toBe('relisted');
     expect(t.open()).toEqual(['']);
     expect(drain(t.view)).toEqual([]);
     t.etcd.delete('10.0.1.7'); // freed elsewhere: the whole pool's watch tells
@@ -154,10 +161,10 @@ describe('PoolView', () => {
   it(`should watch the whole pool rather than more than ${MAX_OPEN_SLICES} slices`, async () => {
     const t = await openView('10.0.0.0/20', []);
     for (let i = 1; i < MAX_OPEN_SLICES; i++) {
-      expect(await t.view.widen()).toBe('grew');
+      expect(await t.view.widen(LATER)).toBe('grew');
     }
     expect(t.open()).toHaveLength(MAX_OPEN_SLICES);
-    expect(await t.view.widen()).toBe('relisted');
+    expect(await t.view.widen(LATER)).toBe('relisted');
     expect(t.open()).toEqual(['']);
     expect(drain(t.view)).toHaveLength(4094);
   });
@@ -186,5 +193,22 @@ describe('PoolView', () => {
     const b = await openView('10.0.0.0/23', ips, '10.0.0.0/23', 'node-b');
     expect(a.open()).toEqual(b.open());
     expect(a.view.nextCandidate()?.toString()).not.toBe(b.view.nextCandidate()?.toString());
+  });
+
+  it('should count and list with the deadline of the request that reads the pool', async () => {
+    const s = fakeStore([]);
+    const view = new PoolView(
+      s.store,
+      'p',
+      Prefix.parse('10.0.0.0/16'),
+      Prefix.parse('10.0.0.0/16'),
+      'node-a',
+    );
+    await view.open(4_242);
+    for (let i = 0; i < 254; i++) {
+      view.nextCandidate(); // the first slice, used up
+    }
+    expect(await view.widen(5_353)).toBe('grew');
+    expect(s.deadlines).toEqual([4_242, 4_242, 5_353, 5_353]);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Addr, parseIPv4Number, type Prefix } from '#app/net';
-import type { AddressFeed, AddressFeedHandler, AllocationStore } from '#app/store';
+import type { AddressFeed, AddressFeedHandler, AllocationStore, Deadline } from '#app/store';
 import { FreeSet } from './free-set.js';
 
 /** Addresses per slice: a /24, the widest range that one etcd key prefix (`a.b.c.`) covers. */
@@ -62,10 +62,13 @@ export class PoolView {
     this.cursor = this.offset;
   }
 
-  /** Reads the first slice to allocate from (the whole range when it is one slice). */
-  async open(): Promise<void> {
-    const k = this.sliceCount === 1 ? 0 : await this.pickSlice();
-    await (k === undefined ? this.openWhole() : this.openSlice(k));
+  /**
+   * Reads the first slice to allocate from (the whole range when it is one slice). Every read
+   * here and below waits for etcd until `deadline`: the request's that needs it.
+   */
+  async open(deadline: Deadline): Promise<void> {
+    const k = this.sliceCount === 1 ? 0 : await this.pickSlice(deadline);
+    await (k === undefined ? this.openWhole(deadline) : this.openSlice(k, deadline));
   }
 
   /** true while a watch was lost: sync() before trusting the view */
@@ -74,8 +77,8 @@ export class PoolView {
   }
 
   /** Lists again what the view reads (every slice, or the whole pool). */
-  async sync(): Promise<void> {
-    await Promise.all([...this.feeds()].map((f) => f.sync()));
+  async sync(deadline: Deadline): Promise<void> {
+    await Promise.all([...this.feeds()].map((f) => f.sync(deadline)));
   }
 
   /**
@@ -83,8 +86,8 @@ export class PoolView {
    * 'relisted' when the whole range was listed afresh (a view that is full after that is full);
    * 'grew' when another slice was read.
    */
-  widen(): Promise<Widened> {
-    this.widening ??= this.growOrRelist().finally(() => {
+  widen(deadline: Deadline): Promise<Widened> {
+    this.widening ??= this.growOrRelist(deadline).finally(() => {
       this.widening = undefined;
     });
     return this.widening;
@@ -127,18 +130,18 @@ export class PoolView {
     yield* this.slices.values();
   }
 
-  private async growOrRelist(): Promise<Widened> {
+  private async growOrRelist(deadline: Deadline): Promise<Widened> {
     if (!this.whole && this.sliceCount > 1 && this.slices.size < MAX_OPEN_SLICES) {
-      const k = await this.pickSlice();
+      const k = await this.pickSlice(deadline);
       if (k !== undefined) {
-        await this.openSlice(k);
+        await this.openSlice(k, deadline);
         return 'grew';
       }
     }
     if (this.whole || this.sliceCount === 1) {
-      await this.sync();
+      await this.sync(deadline);
     } else {
-      await this.openWhole();
+      await this.openWhole(deadline);
     }
     return 'relisted';
   }
@@ -148,7 +151,7 @@ export class PoolView {
    * first SLICES_COUNTED slices not read yet from this node's own on that has room, else among
    * the next SLICES_COUNTED, and so on; undefined when none has room.
    */
-  private async pickSlice(): Promise<number | undefined> {
+  private async pickSlice(deadline: Deadline): Promise<number | undefined> {
     const home = Math.floor(this.offset / this.sliceSize);
     const unread: number[] = [];
     for (let i = 0; i < this.sliceCount; i++) {
@@ -162,7 +165,7 @@ export class PoolView {
       const counts = await this.store.countAddresses(
         this.poolId,
         window.map((k) => this.within(k)),
-        this.store.deadline(),
+        deadline,
       );
       let best: number | undefined;
       let fewest = Infinity;
@@ -180,7 +183,7 @@ export class PoolView {
     return undefined;
   }
 
-  private async openSlice(k: number): Promise<void> {
+  private async openSlice(k: number, deadline: Deadline): Promise<void> {
     const from = k * this.sliceSize;
     const to = from + this.sliceSize;
     const feed = this.store.openAddressFeed(
@@ -189,11 +192,11 @@ export class PoolView {
       this.within(k),
     );
     this.slices.set(k, feed);
-    await feed.sync();
+    await feed.sync(deadline);
     this.cursor = from + (this.offset % this.sliceSize);
   }
 
-  private async openWhole(): Promise<void> {
+  private async openWhole(deadline: Deadline): Promise<void> {
     const slices = [...this.slices.values()];
     this.slices.clear();
     await Promise.all(slices.map((f) => f.close()));
@@ -201,7 +204,7 @@ export class PoolView {
       this.poolId,
       this.handler((ips) => this.resetRange(0, this.free.size, ips)),
     );
-    await this.whole.sync();
+    await this.whole.sync(deadline);
   }
 
   private handler(reset: (ips: string[]) => void): AddressFeedHandler {

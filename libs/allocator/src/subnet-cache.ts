@@ -5,7 +5,7 @@ import {
   withoutInterval,
   type SortedIntervals,
 } from '#app/net';
-import type { AllocationStore, StoredSubnet, SubnetFeed } from '#app/store';
+import type { AllocationStore, Deadline, StoredSubnet, SubnetFeed } from '#app/store';
 
 /** How long a request waits for the watch to deliver a change before reading afresh. */
 const CATCH_UP_MS = 50;
@@ -71,16 +71,17 @@ export class SubnetCache {
   /**
    * The view, once it holds every subnet change up to `atLeast` (our own last create, or the
    * change that failed a compare); undefined when the watch does not get there within
-   * CATCH_UP_MS, and the caller reads the subnets afresh instead.
+   * CATCH_UP_MS, and the caller reads the subnets afresh instead. A list the view needs first
+   * waits for etcd until the request's `deadline`.
    */
-  async view(atLeast?: string): Promise<SubnetView | undefined> {
+  async view(deadline: Deadline, atLeast?: string): Promise<SubnetView | undefined> {
     this.feed ??= this.store.openSubnetFeed({
       reset: (subnets) => this.reset(subnets),
       put: (s) => this.put(s),
       deleted: (network) => this.remove(network),
     });
     if (this.feed.stale) {
-      await this.feed.sync();
+      await this.feed.sync(deadline);
     }
     if (atLeast !== undefined && !(await this.feed.caughtUp(atLeast, CATCH_UP_MS))) {
       return undefined;

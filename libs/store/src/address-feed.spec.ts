@@ -5,6 +5,9 @@ import { AddressFeed } from './address-feed.js';
 import { KeyLayout } from './keys.js';
 import { PrefixWatch } from './prefix-watch.js';
 
+/** A deadline no test here reaches. */
+const LATER = Date.now() + 600_000;
+
 class FakeWatcher extends EventEmitter {
   cancel(): Promise<void> {
     return Promise.resolve();
@@ -51,7 +54,7 @@ describe('AddressFeed', () => {
   it('should reset to the listed IPs and be current after its first sync', async () => {
     const { feed, seen } = feedOver(['10.0.0.1']);
     expect(feed.stale).toBe(true);
-    await feed.sync();
+    await feed.sync(LATER);
     expect(feed.stale).toBe(false);
     expect([...seen]).toEqual(['10.0.0.1']);
   });
@@ -64,7 +67,7 @@ describe('AddressFeed', () => {
     { name: 'another prefix', key: '/q/addresses/blue/10.0.0.9', counts: false },
   ])('should take a put and a delete of $name: $counts', async ({ key, counts }) => {
     const { feed, seen, watchers } = feedOver([]);
-    await feed.sync();
+    await feed.sync(LATER);
     watchers[0]!.emit('put', kv(key));
     expect(seen.has('10.0.0.9')).toBe(counts);
     seen.add('10.0.0.9');

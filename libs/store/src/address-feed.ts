@@ -1,5 +1,6 @@
 import type { IKeyValue } from 'etcd3';
 import type { KeyLayout } from './keys.js';
+import type { Deadline } from './etcd-connection.js';
 import type { OpenPrefixWatch, PrefixWatch } from './prefix-watch.js';
 
 export interface AddressFeedHandler {
@@ -45,9 +46,12 @@ export class AddressFeed {
     return this.watch.stale;
   }
 
-  /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
-  sync(): Promise<void> {
-    return this.watch.sync();
+  /**
+   * Lists and (re)starts the watch, waiting for etcd no longer than `deadline` (the request's).
+   * Concurrent callers share one re-list.
+   */
+  sync(deadline: Deadline): Promise<void> {
+    return this.watch.sync(deadline);
   }
 
   close(): Promise<void> {

@@ -503,12 +503,8 @@ export class AllocationStore {
       this.etcd.prefixWatch(
         `${this.keys.addressesOf(poolId)}${within}`,
         within ? `the addresses ${within}* of pool ${poolId}` : `the addresses of pool ${poolId}`,
-        async () => {
-          const { ips, revision } = await this.listAddressKeys(
-            poolId,
-            this.etcd.deadline(),
-            within,
-          );
+        async (deadline) => {
+          const { ips, revision } = await this.listAddressKeys(poolId, deadline, within);
           return { items: ips, revision };
         },
         events,
@@ -525,10 +521,10 @@ export class AllocationStore {
       this.etcd.prefixWatch(
         this.keys.poolsPrefix,
         'the pools',
-        async () => {
+        async (deadline) => {
           const { items, revision } = await this.etcd.pagedRange(
             this.keys.poolsPrefix,
-            this.etcd.deadline(),
+            deadline,
             { keysOnly: true },
             (kv): PoolIdentity | undefined => {
               const key = this.keys.parse(kv.key.toString());
@@ -554,8 +550,8 @@ export class AllocationStore {
       this.etcd.prefixWatch(
         this.keys.subnetsPrefix,
         'the subnets',
-        async () => {
-          const { subnets, revision } = await this.listSubnets(this.etcd.deadline());
+        async (deadline) => {
+          const { subnets, revision } = await this.listSubnets(deadline);
           return { items: subnets, revision };
         },
         events,

@@ -260,7 +260,7 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
   prefixWatch<L>(
     prefix: string,
     what: string,
-    list: () => Promise<PrefixListing<L>>,
+    list: (deadline: Deadline) => Promise<PrefixListing<L>>,
     handler: PrefixWatchHandler<L>,
   ): PrefixWatch<L> {
     const watch: PrefixWatch<L> = new PrefixWatch(
@@ -269,6 +269,7 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
         list,
         watch: (fromRevision) =>
           this.etcd().watch().prefix(prefix).startRevision(fromRevision).watcher(),
+        expired: () => this.gaveUp(),
       },
       handler,
       () => this.watches.delete(watch),
@@ -323,13 +324,24 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
         this.markDown(err);
         const remaining = deadline - Date.now();
         if (this.closed || remaining <= 0) {
-          const waited = Math.round(this.config.etcd.waitTimeoutSeconds);
-          throw new StoreUnavailable(`${this.lastProblem} (gave up after waiting ${waited} s)`);
+          throw this.gaveUp();
         }
         await sleep(Math.min(pause, remaining));
         pause = Math.min(pause * 2, 1_000);
       }
     }
+  }
+
+  /**
+   * What a request that waited until its deadline is told: the last problem with etcd (or, if
+   * etcd answers but not in time, that), and how long it waited.
+   */
+  private gaveUp(): StoreUnavailable {
+    const waited = Math.round(this.config.etcd.waitTimeoutSeconds);
+    const problem = this.up
+      ? `etcd at ${this.config.etcd.endpoints.join(',')} did not answer in time`
+      : this.lastProblem;
+    return new StoreUnavailable(`${problem} (gave up after waiting ${waited} s)`);
   }
 
   private kv(): KVClient {

@@ -236,8 +236,8 @@ export class NodeRegistration implements OnModuleInit, OnModuleDestroy {
     this.watch ??= this.etcd.prefixWatch<StoredRegistration[]>(
       prefix,
       `the registrations of NODE_ID ${this.node}`,
-      () =>
-        this.etcd.pagedRange(prefix, this.stepDeadline(), { keysOnly: false }, (kv) =>
+      (deadline) =>
+        this.etcd.pagedRange(prefix, deadline, { keysOnly: false }, (kv) =>
           toRegistration(this.etcd.keys, kv),
         ),
       {
@@ -268,7 +268,7 @@ export class NodeRegistration implements OnModuleInit, OnModuleDestroy {
       },
     );
     if (this.watch.stale) {
-      await this.watch.sync();
+      await this.watch.sync(this.stepDeadline());
     }
   }
 

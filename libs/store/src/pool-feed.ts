@@ -1,4 +1,5 @@
 import type { IKeyValue } from 'etcd3';
+import type { Deadline } from './etcd-connection.js';
 import type { KeyLayout } from './keys.js';
 import type { OpenPrefixWatch, PrefixWatch } from './prefix-watch.js';
 
@@ -54,9 +55,9 @@ export class PoolFeed {
     return this.watch.stale;
   }
 
-  /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
-  sync(): Promise<void> {
-    return this.watch.sync();
+  /** Lists and (re)starts the watch, waiting for etcd until `deadline`. */
+  sync(deadline: Deadline): Promise<void> {
+    return this.watch.sync(deadline);
   }
 
   close(): Promise<void> {

@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { IKeyValue, Watcher } from 'etcd3';
+import { StoreUnavailable } from './errors.js';
 import { PrefixWatch, type PrefixListing } from './prefix-watch.js';
+
+/** A deadline no test here reaches. */
+const LATER = Date.now() + 600_000;
 
 /** etcd3's Watcher as far as PrefixWatch uses it: events, and cancel(). */
 class FakeWatcher extends EventEmitter {
@@ -25,7 +29,11 @@ const kv = (key: string, modRevision = '1'): IKeyValue =>
  */
 function watchOver(
   listing: PrefixListing<string[]>,
-  opts: { cancelSettles?: boolean; list?: () => Promise<PrefixListing<string[]>> } = {},
+  opts: {
+    cancelSettles?: boolean;
+    list?: (deadline: number) => Promise<PrefixListing<string[]>>;
+    expired?: () => Error;
+  } = {},
 ) {
   const view = { keys: new Set<string>(), revision: -1n, staleCalls: 0 };
   const watchers: { watcher: FakeWatcher; from: string }[] = [];
@@ -34,13 +42,14 @@ function watchOver(
   const watch = new PrefixWatch<string[]>(
     'the test keys',
     {
-      list: () => {
+      list: (deadline) => {
         lists++;
         return (
-          opts.list?.() ??
+          opts.list?.(deadline) ??
           Promise.resolve({ items: [...listing.items], revision: listing.revision })
         );
       },
+      ...(opts.expired ? { expired: opts.expired } : {}),
       watch: (from) => {
         const watcher = new FakeWatcher(opts.cancelSettles ?? true);
         watchers.push({ watcher, from });
@@ -71,7 +80,7 @@ describe('PrefixWatch', () => {
   it('should list, then watch from the revision after the list', async () => {
     const { watch, view, watchers } = watchOver({ items: ['a'], revision: '41' });
     expect(watch.stale).toBe(true);
-    await watch.sync();
+    await watch.sync(LATER);
     expect(watch.stale).toBe(false);
     expect([...view.keys]).toEqual(['a']);
     expect(view.revision).toBe(41n);
@@ -80,7 +89,7 @@ describe('PrefixWatch', () => {
 
   it('should hand puts and deletes of its watcher to the handler', async () => {
     const { watch, view, watchers } = watchOver({ items: [], revision: '1' });
-    await watch.sync();
+    await watch.sync(LATER);
     const w = watchers[0]!.watcher;
     w.emit('put', kv('b'));
     w.emit('put', kv('c'));
@@ -111,7 +120,7 @@ describe('PrefixWatch', () => {
   ])('should turn stale on $name, and re-list on the next sync', async (row) => {
     const listing = { items: ['a'], revision: '10' };
     const { watch, view, watchers, lists } = watchOver(listing);
-    await watch.sync();
+    await watch.sync(LATER);
     watchers[0]!.watcher.emit(row.event, row.arg);
     expect(watch.stale).toBe(true);
     expect(view.staleCalls).toBe(1);
@@ -119,7 +128,7 @@ describe('PrefixWatch', () => {
     // Meanwhile etcd changed in ways the stopped watch never reported.
     listing.items = ['x', 'y'];
     listing.revision = '20';
-    await watch.sync();
+    await watch.sync(LATER);
     expect(lists()).toBe(2);
     expect(watch.stale).toBe(false);
     expect([...view.keys].sort()).toEqual(['x', 'y']);
@@ -128,8 +137,8 @@ describe('PrefixWatch', () => {
 
   it('should ignore late events and errors of a watcher it replaced', async () => {
     const { watch, view, watchers } = watchOver({ items: [], revision: '5' });
-    await watch.sync();
-    await watch.sync();
+    await watch.sync(LATER);
+    await watch.sync(LATER);
     const old = watchers[0]!.watcher;
     expect(old.cancelled).toBe(true);
     old.emit('put', kv('late'));
@@ -142,9 +151,61 @@ describe('PrefixWatch', () => {
 
   it('should share one re-list between concurrent callers', async () => {
     const { watch, watchers, lists } = watchOver({ items: [], revision: '5' });
-    await Promise.all([watch.sync(), watch.sync(), watch.sync()]);
+    await Promise.all([watch.sync(LATER), watch.sync(LATER), watch.sync(LATER)]);
     expect(lists()).toBe(1);
     expect(watchers).toHaveLength(1);
+  });
+
+  it('should list with the deadline of the caller that started the re-list', async () => {
+    const deadlines: number[] = [];
+    const { watch } = watchOver(
+      { items: [], revision: '5' },
+      {
+        list: (deadline) => {
+          deadlines.push(deadline);
+          return Promise.resolve({ items: [], revision: '5' });
+        },
+      },
+    );
+    const deadline = Date.now() + 1_234;
+    await Promise.all([watch.sync(deadline), watch.sync(deadline + 10_000)]);
+    expect(deadlines).toEqual([deadline]);
+  });
+
+  it('should let each caller of a shared re-list wait no longer than its own deadline', async () => {
+    let release: (() => void) | undefined;
+    const { watch, lists } = watchOver(
+      { items: [], revision: '5' },
+      {
+        list: () =>
+          new Promise((resolve) => {
+            release = () => resolve({ items: ['k'], revision: '5' });
+          }),
+      },
+    );
+    const patient = watch.sync(LATER);
+    const started = performance.now();
+    const hurried = await watch.sync(Date.now() + 50).catch((e: unknown) => e);
+    expect(hurried).toBeInstanceOf(StoreUnavailable);
+    expect((hurried as Error).message).toBe(
+      "gave up on listing the test keys: etcd did not answer before the request's deadline (ETCD_WAIT_TIMEOUT)",
+    );
+    expect(performance.now() - started).toBeLessThan(1_000);
+    release?.();
+    await patient;
+    expect(watch.stale).toBe(false);
+    expect(lists()).toBe(1);
+  });
+
+  it("should let a hurried caller go with its source's sentence for an expired wait", async () => {
+    const said = new StoreUnavailable(
+      'etcd is unreachable at http://etcd-1:2379: … (gave up after waiting 1 s)',
+    );
+    const { watch } = watchOver(
+      { items: [], revision: '5' },
+      { list: () => new Promise(() => undefined), expired: () => said },
+    );
+    await expect(watch.sync(Date.now() + 20)).rejects.toBe(said);
   });
 
   it('should stay stale after a failed list, and list again on the next sync', async () => {
@@ -158,22 +219,22 @@ describe('PrefixWatch', () => {
             : Promise.resolve({ items: [], revision: '9' }),
       },
     );
-    await expect(watch.sync()).rejects.toThrow('etcd is unreachable');
+    await expect(watch.sync(LATER)).rejects.toThrow('etcd is unreachable');
     expect(watch.stale).toBe(true);
     expect(watchers).toHaveLength(0);
     fail = false;
-    await watch.sync();
+    await watch.sync(LATER);
     expect(lists()).toBe(2);
     expect(watchers.map((w) => w.from)).toEqual(['10']);
   });
 
   it('should stop its watch on close, and neither list nor watch afterwards', async () => {
     const { watch, watchers, lists, closed } = watchOver({ items: [], revision: '5' });
-    await watch.sync();
+    await watch.sync(LATER);
     await watch.close();
     expect(watchers[0]!.watcher.cancelled).toBe(true);
     expect(closed()).toBe(1);
-    await watch.sync();
+    await watch.sync(LATER);
     expect(lists()).toBe(1);
     expect(watchers).toHaveLength(1);
   });
@@ -189,7 +250,7 @@ describe('PrefixWatch', () => {
           }),
       },
     );
-    const syncing = watch.sync();
+    const syncing = watch.sync(LATER);
     await Promise.resolve();
     await watch.close();
     release?.();
@@ -199,9 +260,9 @@ describe('PrefixWatch', () => {
 
   it('should not wait past its bound for a cancel that never settles', async () => {
     const { watch } = watchOver({ items: [], revision: '5' }, { cancelSettles: false });
-    await watch.sync();
+    await watch.sync(LATER);
     const started = performance.now();
-    await watch.sync();
+    await watch.sync(LATER);
     await watch.close();
     expect(performance.now() - started).toBeLessThan(1_000);
   });

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { IKeyValue, Watcher } from 'etcd3';
+import { StoreUnavailable } from './errors.js';
+import type { Deadline } from './etcd-connection.js';
 
 /** What one list of the prefix returned, and the revision it was read at. */
 export interface PrefixListing<L> {
@@ -10,9 +12,15 @@ export interface PrefixListing<L> {
 
 /** Where a PrefixWatch lists and watches (etcd, or a fake in unit tests). */
 export interface PrefixWatchSource<L> {
-  list(): Promise<PrefixListing<L>>;
+  /** Lists the prefix, waiting for etcd until `deadline` (the request's that asked for it). */
+  list(deadline: Deadline): Promise<PrefixListing<L>>;
   /** etcd3's watcher of the prefix, from this revision on. */
   watch(fromRevision: string): Watcher;
+  /**
+   * The error for a caller whose deadline passed before the list ended: EtcdConnection gives the
+   * sentence a call that ran out of time gives, naming the endpoints and the last problem.
+   */
+  expired?(): Error;
 }
 
 /** What a view fed by a PrefixWatch is told. Only the current watcher's events arrive. */
@@ -62,12 +70,17 @@ export class PrefixWatch<L> {
     return !this.current;
   }
 
-  /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
-  sync(): Promise<void> {
-    this.resyncing ??= this.relist().finally(() => {
+  /**
+   * Lists and (re)starts the watch. Concurrent callers share one re-list, which waits for etcd
+   * until the deadline of the caller that started it; each caller waits no longer than its own
+   * `deadline` (a request waits at most ETCD_WAIT_TIMEOUT in all, lists included), then gets
+   * StoreUnavailable.
+   */
+  sync(deadline: Deadline): Promise<void> {
+    this.resyncing ??= this.relist(deadline).finally(() => {
       this.resyncing = undefined;
     });
-    return this.resyncing;
+    return this.untilDeadline(this.resyncing, deadline);
   }
 
   async close(): Promise<void> {
@@ -76,12 +89,12 @@ export class PrefixWatch<L> {
     await this.stopWatch();
   }
 
-  private async relist(): Promise<void> {
+  private async relist(deadline: Deadline): Promise<void> {
     await this.stopWatch();
     if (this.closed) {
       return;
     }
-    const { items, revision } = await this.source.list();
+    const { items, revision } = await this.source.list(deadline);
     if (this.closed) {
       return;
     }
@@ -110,6 +123,24 @@ export class PrefixWatch<L> {
       }
     });
     this.current = true;
+  }
+
+  /** `work`, or StoreUnavailable once `deadline` has passed first. */
+  private untilDeadline(work: Promise<void>, deadline: Deadline): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            this.source.expired?.() ??
+              new StoreUnavailable(
+                `gave up on listing ${this.what}: etcd did not answer before the request's deadline (ETCD_WAIT_TIMEOUT)`,
+              ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
   /**

@@ -6,6 +6,9 @@ import { PrefixWatch } from './prefix-watch.js';
 import type { StoredSubnet } from './records.js';
 import { SubnetFeed } from './subnet-feed.js';
 
+/** A deadline no test here reaches. */
+const LATER = Date.now() + 600_000;
+
 class FakeWatcher extends EventEmitter {
   cancel(): Promise<void> {
     return Promise.resolve();
@@ -63,7 +66,7 @@ const subnet = (network: string, length: number): StoredSubnet => ({
 describe('SubnetFeed', () => {
   it('should be complete up to the list after its first sync', async () => {
     const { feed, view } = feedOver({ subnets: [subnet('10.80.0.0', 24)], revision: '7' });
-    await feed.sync();
+    await feed.sync(LATER);
     expect([...view]).toEqual([['10.80.0.0', '10.80.0.0/24']]);
     expect(feed.revision).toBe('7');
   });
@@ -73,7 +76,7 @@ describe('SubnetFeed', () => {
       subnets: [subnet('10.80.0.0', 24)],
       revision: '7',
     });
-    await feed.sync();
+    await feed.sync(LATER);
     const w = watchers[0]!;
     w.emit('put', kv('10.80.1.0', '9', '10.80.1.0/24'));
     expect(feed.revision).toBe('9');
@@ -88,12 +91,12 @@ describe('SubnetFeed', () => {
   it('should take its revision from the re-list after its watch stopped', async () => {
     const listing = { subnets: [subnet('10.80.0.0', 24)], revision: '7' };
     const { feed, view, watchers } = feedOver(listing);
-    await feed.sync();
+    await feed.sync(LATER);
     watchers[0]!.emit('put', kv('10.80.1.0', '9', '10.80.1.0/24'));
     watchers[0]!.emit('error', new Error('required revision has been compacted'));
     listing.subnets = [subnet('10.80.2.0', 23)];
     listing.revision = '30';
-    await feed.sync();
+    await feed.sync(LATER);
     expect(feed.revision).toBe('30');
     expect([...view]).toEqual([['10.80.2.0', '10.80.2.0/23']]);
   });
@@ -106,7 +109,7 @@ describe('SubnetFeed', () => {
       { name: 'a revision no event reaches in time', wanted: '9', event: '8', reached: false },
     ])('should answer for $name: $reached', async ({ wanted, event, reached }) => {
       const { feed, watchers } = feedOver({ subnets: [], revision: '7' });
-      await feed.sync();
+      await feed.sync(LATER);
       const answer = feed.caughtUp(wanted, 30);
       if (event) {
         watchers[0]!.emit('put', kv('10.80.1.0', event, '10.80.1.0/24'));
@@ -117,7 +120,7 @@ describe('SubnetFeed', () => {
     it('should answer false at once when the view goes stale meanwhile, and while it is', async () => {
       const { feed, watchers } = feedOver({ subnets: [], revision: '7' });
       expect(await feed.caughtUp('1', 10_000)).toBe(false);
-      await feed.sync();
+      await feed.sync(LATER);
       const answer = feed.caughtUp('9', 10_000);
       watchers[0]!.emit('error', new Error('Watcher canceled'));
       expect(await answer).toBe(false);

@@ -1,6 +1,7 @@
 import type { IKeyValue } from 'etcd3';
 import type { KeyLayout } from './keys.js';
 import { toSubnet } from './kv-records.js';
+import type { Deadline } from './etcd-connection.js';
 import type { OpenPrefixWatch, PrefixWatch } from './prefix-watch.js';
 import type { StoredSubnet } from './records.js';
 
@@ -56,9 +57,12 @@ export class SubnetFeed {
     return String(this.seen);
   }
 
-  /** Lists and (re)starts the watch. Concurrent callers share one re-list. */
-  sync(): Promise<void> {
-    return this.watch.sync();
+  /**
+   * Lists and (re)starts the watch, waiting for etcd no longer than `deadline` (the request's).
+   * Concurrent callers share one re-list.
+   */
+  sync(deadline: Deadline): Promise<void> {
+    return this.watch.sync(deadline);
   }
 
   /**
