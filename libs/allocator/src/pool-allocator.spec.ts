@@ -24,6 +24,16 @@ describe('checkPoolRequest', () => {
       r: req({ network: 'kontena' }),
       out: { network: 'kontena' },
     },
+    {
+      name: 'a network name that only resembles the prefix',
+      r: req({ network: 'local' }),
+      out: { network: 'local' },
+    },
+    {
+      name: 'a network name with the prefix inside',
+      r: req({ network: 'my-local-net' }),
+      out: { network: 'my-local-net' },
+    },
     { name: 'static /8', r: req({ pool: '10.0.0.0/8' }), out: { subnet: '10.0.0.0/8' } },
     { name: 'static /30', r: req({ pool: '10.0.0.0/30' }), out: { subnet: '10.0.0.0/30' } },
     {
@@ -90,6 +100,18 @@ describe('checkPoolRequest', () => {
       name: 'SubPool beside Pool',
       r: req({ pool: '10.0.0.0/24', subPool: '10.0.1.0/25' }),
       message: 'SubPool 10.0.1.0/25 is not inside Pool 10.0.0.0/24',
+    },
+    {
+      name: 'a network name with the prefix of private pools',
+      r: req({ network: 'local-3f2a' }),
+      message:
+        'Options.network "local-3f2a" starts with "local-", which is reserved for the pools of networks created without a network name',
+    },
+    {
+      name: 'a network name that is the prefix alone',
+      r: req({ network: 'local-' }),
+      message:
+        'Options.network "local-" starts with "local-", which is reserved for the pools of networks created without a network name',
     },
   ])('should reject $name', ({ r, message }) => {
     expect(() => checkPoolRequest(r)).toThrow(InvalidRequest);

@@ -288,6 +288,11 @@ export function checkPoolRequest(req: PoolRequest): void {
   if (req.v6) {
     throw new InvalidRequest('IPv6 is not supported: this plugin allocates IPv4 pools only');
   }
+  if (req.network?.startsWith(LOCAL_POOL_PREFIX)) {
+    throw new InvalidRequest(
+      `Options.network "${req.network}" starts with "${LOCAL_POOL_PREFIX}", which is reserved for the pools of networks created without a network name`,
+    );
+  }
   if (req.range && !req.subnet) {
     throw new InvalidRequest(
       `SubPool ${req.range.toString()} requires Pool: give --subnet together with --ip-range`,
