@@ -34,6 +34,27 @@ describe('checkPoolRequest', () => {
       r: req({ network: 'my-local-net' }),
       out: { network: 'my-local-net' },
     },
+    {
+      name: 'static just below loopback',
+      r: req({ pool: '126.0.0.0/8' }),
+      out: { subnet: '126.0.0.0/8' },
+    },
+    {
+      name: 'static just above loopback',
+      r: req({ pool: '128.0.0.0/8' }),
+      out: { subnet: '128.0.0.0/8' },
+    },
+    {
+      name: 'static beside link-local',
+      r: req({ pool: '169.253.0.0/16' }),
+      out: { subnet: '169.253.0.0/16' },
+    },
+    {
+      name: 'static just below multicast',
+      r: req({ pool: '223.255.255.0/24' }),
+      out: { subnet: '223.255.255.0/24' },
+    },
+    { name: 'static in 1.0.0.0/8', r: req({ pool: '1.0.0.0/8' }), out: { subnet: '1.0.0.0/8' } },
     { name: 'static /8', r: req({ pool: '10.0.0.0/8' }), out: { subnet: '10.0.0.0/8' } },
     { name: 'static /30', r: req({ pool: '10.0.0.0/30' }), out: { subnet: '10.0.0.0/30' } },
     {
@@ -112,6 +133,54 @@ describe('checkPoolRequest', () => {
       r: req({ network: 'local-' }),
       message:
         'Options.network "local-" starts with "local-", which is reserved for the pools of networks created without a network name',
+    },
+    {
+      name: 'a pool in "this network"',
+      r: req({ pool: '0.0.0.0/8' }),
+      message:
+        'Pool 0.0.0.0/8 overlaps 0.0.0.0/8, "this network" (RFC 1122), where no address can serve a container',
+    },
+    {
+      name: 'a pool in a subnet of "this network"',
+      r: req({ pool: '0.0.10.0/24' }),
+      message:
+        'Pool 0.0.10.0/24 overlaps 0.0.0.0/8, "this network" (RFC 1122), where no address can serve a container',
+    },
+    {
+      name: 'a pool in loopback',
+      r: req({ pool: '127.0.0.0/8' }),
+      message:
+        'Pool 127.0.0.0/8 overlaps 127.0.0.0/8, loopback (RFC 1122), where no address can serve a container',
+    },
+    {
+      name: 'a pool in a subnet of loopback',
+      r: req({ pool: '127.5.0.0/16' }),
+      message:
+        'Pool 127.5.0.0/16 overlaps 127.0.0.0/8, loopback (RFC 1122), where no address can serve a container',
+    },
+    {
+      name: 'a pool in link-local',
+      r: req({ pool: '169.254.0.0/16' }),
+      message:
+        'Pool 169.254.0.0/16 overlaps 169.254.0.0/16, link-local (RFC 3927), where no address can serve a container',
+    },
+    {
+      name: 'a pool in a /8 around link-local',
+      r: req({ pool: '169.0.0.0/8' }),
+      message:
+        'Pool 169.0.0.0/8 overlaps 169.254.0.0/16, link-local (RFC 3927), where no address can serve a container',
+    },
+    {
+      name: 'a pool in the first multicast subnet',
+      r: req({ pool: '224.0.0.0/24' }),
+      message:
+        'Pool 224.0.0.0/24 overlaps 224.0.0.0/3, multicast and reserved (RFC 5771, RFC 1112), where no address can serve a container',
+    },
+    {
+      name: 'a pool in the last reserved subnet',
+      r: req({ pool: '255.255.255.0/24' }),
+      message:
+        'Pool 255.255.255.0/24 overlaps 224.0.0.0/3, multicast and reserved (RFC 5771, RFC 1112), where no address can serve a container',
     },
   ])('should reject $name', ({ r, message }) => {
     expect(() => checkPoolRequest(r)).toThrow(InvalidRequest);

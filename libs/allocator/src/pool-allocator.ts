@@ -31,6 +31,17 @@ import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 
+/**
+ * IPv4 ranges where no address can serve a container: a static pool that overlaps one is refused.
+ * (Static pools are otherwise only checked against other pools.)
+ */
+const NO_CONTAINER_RANGES: readonly { range: Prefix; what: string }[] = [
+  { range: Prefix.parse('0.0.0.0/8'), what: '"this network" (RFC 1122)' },
+  { range: Prefix.parse('127.0.0.0/8'), what: 'loopback (RFC 1122)' },
+  { range: Prefix.parse('169.254.0.0/16'), what: 'link-local (RFC 3927)' },
+  { range: Prefix.parse('224.0.0.0/3'), what: 'multicast and reserved (RFC 5771, RFC 1112)' },
+];
+
 /** Smallest IPv4 pool prefix length; the largest is /30 (a /31 or /32 has no room for hosts). */
 const MIN_POOL_LENGTH = 8;
 const MAX_POOL_LENGTH = 30;
@@ -300,6 +311,12 @@ export function checkPoolRequest(req: PoolRequest): void {
   }
   if (req.subnet) {
     checkIPv4Subnet(req.subnet, 'Pool');
+    const reserved = NO_CONTAINER_RANGES.find((r) => r.range.overlaps(req.subnet!));
+    if (reserved) {
+      throw new InvalidRequest(
+        `Pool ${req.subnet.toString()} overlaps ${reserved.range.toString()}, ${reserved.what}, where no address can serve a container`,
+      );
+    }
   }
   if (req.range) {
     checkIPv4Subnet(req.range, 'SubPool');
