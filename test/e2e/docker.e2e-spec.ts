@@ -190,6 +190,48 @@ describe('through a real dockerd', () => {
     expect(await raw.state()).toEqual({});
   });
 
+  it('should give a network removed and created again with another --subnet its new subnet', async () => {
+    // Issue #15, item 1: the plugin answered --ip from what it knew of the removed network's pool.
+    const create = (subnet: string) =>
+      host.docker([
+        'network',
+        'create',
+        '--ipam-driver',
+        driver,
+        '--ipam-opt',
+        'network=again',
+        '--subnet',
+        subnet,
+        'again',
+      ]);
+    const run = (name: string, ...args: string[]) =>
+      host.docker([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--net',
+        'again',
+        ...args,
+        BUSYBOX_IMAGE,
+        'sleep',
+        '300',
+      ]);
+    await create('10.90.0.0/24');
+    await run('a1');
+    expect(await containerIp(host, 'a1', 'again')).toMatch(/^10\.90\.0\.\d+$/);
+    await host.docker(['rm', '-f', 'a1']);
+    await host.docker(['network', 'rm', 'again']);
+    await create('10.91.0.0/24');
+    await run('a2', '--ip', '10.91.0.5');
+    expect(await containerIp(host, 'a2', 'again')).toBe('10.91.0.5');
+    await run('a3');
+    expect(await containerIp(host, 'a3', 'again')).toMatch(/^10\.91\.0\.\d+$/);
+    await host.docker(['rm', '-f', 'a2', 'a3']);
+    await host.docker(['network', 'rm', 'again']);
+    expect(await raw.state()).toEqual({});
+  });
+
   it('should reserve --gateway and --aux-address', async () => {
     await host.docker([
       'network',
