@@ -4,7 +4,10 @@ import type { AddressRecord } from '#app/store';
 
 const log = new Logger('AddressAllocator');
 
-/** The one log line per address reserved, static or dynamic (README, "Signals and logs"). */
+/**
+ * The one log line per address reserved, static or dynamic (docs/operations.md, "Signals and
+ * logs").
+ */
 export function logReserved(poolId: string, addr: Addr, record: AddressRecord): void {
   log.log(
     `allocated ${record.type === 'gateway' ? 'gateway ' : ''}address ${addr.toString()} in pool ${poolId} to node ${record.node}${record.name ? ` (endpoint ${record.name})` : ''}`,
