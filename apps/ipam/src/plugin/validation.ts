@@ -1,7 +1,10 @@
 import { BadRequestException, ValidationPipe } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 
-/** The first failed constraint, depth first: a 400 carries one sentence, not a list (spec 1.2). */
+/**
+ * The first failed constraint, depth first: a 400 carries one sentence, not a list
+ * (docs/design.md, "A RequestAddress, end to end", step 3).
+ */
 export function firstMessage(errors: ValidationError[]): string | undefined {
   for (const error of errors) {
     const own = Object.values(error.constraints ?? {})[0];
