@@ -12,9 +12,15 @@ export const V6_NO_CONTAINER_RANGES: readonly { range: Prefix; what: string }[] 
   { range: Prefix.parse('ff00::/8'), what: 'multicast (RFC 4291)' },
 ];
 
-/** The first range of V6_NO_CONTAINER_RANGES that `prefix` overlaps, or undefined. */
+/**
+ * The range of V6_NO_CONTAINER_RANGES that holds `prefix`, else the first that `prefix` overlaps
+ * (`::/64` holds the IPv4-mapped range, but lies in `::/8`), or undefined.
+ */
 export function v6NoContainerRange(prefix: Prefix): { range: Prefix; what: string } | undefined {
-  return V6_NO_CONTAINER_RANGES.find((r) => r.range.overlaps(prefix));
+  return (
+    V6_NO_CONTAINER_RANGES.find((r) => r.range.containsPrefix(prefix)) ??
+    V6_NO_CONTAINER_RANGES.find((r) => r.range.overlaps(prefix))
+  );
 }
 
 /** Shortest and longest IPv6 pool: /48 (a site) to /120 (256 addresses). */
