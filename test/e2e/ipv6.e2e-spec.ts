@@ -105,6 +105,7 @@ describe('IPv6 through a real dockerd', () => {
       '300',
     ]);
     const ep = await endpointOf(host, 'd1', 'dual');
+    console.log(JSON.stringify(ep, null, 2));
     expect(Prefix.parse(v4).contains(Addr.parse(ep.IPAddress))).toBe(true);
     expect(Prefix.parse(v6).contains(Addr.parse(ep.GlobalIPv6Address))).toBe(true);
     expect(ep.IPv6Gateway).toBe(Prefix.parse(v6).network().add(1n)!.toString());
