@@ -17,6 +17,9 @@ const pool = (network: string, extra: Partial<DockerPoolRequest> = {}): DockerPo
 const v6 = (network: string, extra: Partial<DockerPoolRequest> = {}): DockerPoolRequest =>
   pool(network, { v6: true, ...extra });
 
+/** The address of `<ip>/<len>` as a number. */
+const valueOf = (reply: string): bigint => Addr.parse(reply.split('/')[0]!).value;
+
 /** The value stored under `supernet6`, if any. */
 async function storedSupernet6(raw: RawEtcd): Promise<string | undefined> {
   const value = await raw.client.get(`${raw.prefix}/supernet6`).string();
@@ -200,8 +203,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     nodes.splice(nodes.indexOf(a), 1);
     a = await node('node-a');
     const next = (await a.addresses.requestAddress({ poolId: 'r:v6', options: {} })).address;
-    const value = (s: string) => Addr.parse(s.split('/')[0]!).value;
-    expect(value(next)).toBe(value(first.at(-1)!) + 1n);
+    expect(valueOf(next)).toBe(valueOf(first.at(-1)!) + 1n);
   });
 
   it('should make 20,000 distinct allocations in one /64 at concurrency 16 from two nodes, RSS growth under 100 MB', async () => {

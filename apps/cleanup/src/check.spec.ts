@@ -498,9 +498,9 @@ describe('checkStore with IPv6 pools', () => {
       ...v6Pool(),
       { key: 'supernet6', value: json({ supernet: 'fd00::/48', req: 'n1' }) },
     ];
-    const report = checkStore(entries);
-    expect(report.violations).toEqual([]);
-    expect(report.notes).toEqual([
+    const found = checkStore(entries);
+    expect(found.violations).toEqual([]);
+    expect(found.notes).toEqual([
       {
         kind: 'supernet6',
         key: 'supernet6',
@@ -508,7 +508,7 @@ describe('checkStore with IPv6 pools', () => {
           "the cluster's IPv6 supernet is fd00::/48 (dynamic IPv6 pools of nodes without KONTENA_IPAM_SUPERNET6)",
       },
     ]);
-    expect(report.counts).toMatchObject({ pools: 2, subnets: 2, addresses: 4 });
+    expect(found.counts).toMatchObject({ pools: 2, subnets: 2, addresses: 4 });
   });
 
   it.each<{ name: string; entries: StoreEntry[]; found: [ViolationKind, string][] }>([
@@ -559,7 +559,6 @@ describe('checkStore with IPv6 pools', () => {
       found: [['invalid-value', 'supernet6']],
     },
   ])('should find $name', ({ entries, found }) => {
-    const report = checkStore(entries);
-    expect(report.violations.map((v) => [v.kind, v.key])).toEqual(found);
+    expect(checkStore(entries).violations.map((v) => [v.kind, v.key])).toEqual(found);
   });
 });

@@ -109,9 +109,8 @@ describe('KeyLayout.subnetOverlapFence for IPv6', () => {
         const fence = v6OverlapFence(a);
         const name = subnetKeyName(b);
         const isFenced = name.startsWith(fence.prefix) || fence.names.includes(name);
-        if (a.overlaps(b)) {
-          expect(isFenced).toBe(true);
-        }
+        // An overlapping pool's key is always fenced (others may be: the fence over-approximates).
+        expect(isFenced || !a.overlaps(b)).toBe(true);
       }),
       { numRuns: 2000 },
     );
