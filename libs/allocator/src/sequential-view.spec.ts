@@ -36,17 +36,23 @@ const at = (base: string, n: bigint): string => Addr.parse(base).add(n)!.toStrin
 /** The node whose lane in a /64 starts at `lane << 48`, whatever NODE_ID gives it. */
 const laneOf = (node: string): bigint => laneOffset(node, Prefix.parse('fd00::/64')) >> 48n;
 
+/** A SequentialView of node-a over `range` of `subnet`, opened on a store holding `ips`. */
+async function openView(subnet: string, ips: Iterable<string> = [], range = subnet) {
+  const s = fakeStore(ips);
+  const view = new SequentialView(
+    s.store,
+    'p',
+    Prefix.parse(subnet),
+    Prefix.parse(range),
+    'node-a',
+  );
+  await view.open(LATER);
+  return { view, ...s };
+}
+
 describe('SequentialView', () => {
   it('should hand out compact addresses from its lane, one after the other', async () => {
-    const s = fakeStore([]);
-    const view = new SequentialView(
-      s.store,
-      'p',
-      Prefix.parse('fd00:1::/64'),
-      Prefix.parse('fd00:1::/64'),
-      'node-a',
-    );
-    await view.open(LATER);
+    const { view } = await openView('fd00:1::/64');
     const lane = laneOf('node-a');
     const first = Addr.fromBigInt(6, Addr.parse('fd00:1::').value + (lane << 48n) + 1n);
     expect([1, 2, 3].map(() => view.nextCandidate()?.toString())).toEqual([
@@ -69,15 +75,7 @@ describe('SequentialView', () => {
       const held = Array.from({ length: n }, (_, i) =>
         Addr.fromBigInt(6, start + BigInt(i)).toString(),
       );
-      const s = fakeStore(held);
-      const view = new SequentialView(
-        s.store,
-        'p',
-        Prefix.parse('fd00:1::/64'),
-        Prefix.parse('fd00:1::/64'),
-        'node-a',
-      );
-      await view.open(LATER);
+      const { view, ...s } = await openView('fd00:1::/64', held);
       expect(view.nextCandidate()?.toString()).toBe(
         Addr.fromBigInt(6, start + BigInt(n)).toString(),
       );
@@ -87,9 +85,7 @@ describe('SequentialView', () => {
   );
 
   it('should never offer the subnet-router anycast address, and offer the last one', async () => {
-    const subnet = Prefix.parse('fd00::/111'); // 2^17 addresses: more than a bitmap holds
-    const view = new SequentialView(fakeStore([]).store, 'p', subnet, subnet, 'node-a');
-    await view.open(LATER);
+    const { view } = await openView('fd00::/111'); // 2^17 addresses: more than a bitmap holds
     const seen = new Set<string>();
     for (let a = view.nextCandidate(); a; a = view.nextCandidate()) {
       seen.add(a.toString());
@@ -101,9 +97,7 @@ describe('SequentialView', () => {
 
   it('should wrap at the range end and say full only after a whole list', async () => {
     const range = Prefix.parse('fd00::8000:0/111'); // 2^17 addresses, inside the subnet
-    const s = fakeStore([]);
-    const view = new SequentialView(s.store, 'p', Prefix.parse('fd00::/64'), range, 'node-a');
-    await view.open(LATER);
+    const { view, ...s } = await openView('fd00::/64', [], range.toString());
     const all = new Set<string>();
     for (let a = view.nextCandidate(); a; a = view.nextCandidate()) {
       all.add(a.toString());
@@ -128,10 +122,7 @@ describe('SequentialView', () => {
   });
 
   it('should offer a candidate handed back first', async () => {
-    const s = fakeStore([]);
-    const subnet = Prefix.parse('fd00:1::/64');
-    const view = new SequentialView(s.store, 'p', subnet, subnet, 'node-a');
-    await view.open(LATER);
+    const { view } = await openView('fd00:1::/64');
     const a = view.nextCandidate()!;
     view.nextCandidate();
     view.releaseLocally(a.value);
