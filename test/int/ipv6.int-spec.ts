@@ -145,6 +145,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     expect((await b.pools.requestPool(pool('s4', { pool: '10.77.0.0/24' }))).pool).toBe(
       '10.77.0.0/24',
     );
+    expect(await storedSupernet6(raw)).toBeUndefined(); // static pools never need it
   });
 
   it('should reserve static IPv6 addresses once, the last one included, never ::0', async () => {

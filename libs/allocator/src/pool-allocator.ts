@@ -168,12 +168,8 @@ export class PoolAllocator implements OnModuleDestroy {
     round: { fresh: boolean; fromView: boolean; attempt: number },
   ): Promise<Round> {
     const { wanted } = call;
-    const supernet = wanted.v6 ? await this.supernet6.get(call.deadline) : this.supernet;
-    const subnet =
-      wanted.subnet ??
-      (wanted.v6
-        ? firstFreeSubnetIn(supernet, this.config.subnet6Length, [view.intervals6])
-        : await this.chooseDynamicSubnet(view.intervals));
+    const dynamic = wanted.subnet ? undefined : await this.chooseDynamic(call, view);
+    const subnet = wanted.subnet ?? dynamic?.subnet;
     const clash = wanted.subnet && view.reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
     if (!subnet || clash) {
       if (!round.fresh) {
@@ -182,7 +178,7 @@ export class PoolAllocator implements OnModuleDestroy {
       if (clash && wanted.subnet) {
         throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
       }
-      throw new SupernetExhausted(supernet.toString());
+      throw new SupernetExhausted((dynamic?.supernet ?? this.supernet).toString());
     }
     const gateway = subnet.firstHost()!;
     const record: PoolRecord = {
@@ -293,6 +289,24 @@ export class PoolAllocator implements OnModuleDestroy {
       return [];
     }
     return hostReservations(await this.host.onLinkRoutes(), await this.host.nameservers());
+  }
+
+  /**
+   * The supernet of a dynamic pool of the call's family, and its first free subnet (none when it
+   * is full). The IPv6 supernet is read (or chosen for the cluster) on the first dynamic IPv6
+   * pool only: neither start-up nor a static pool needs it.
+   */
+  private async chooseDynamic(
+    call: PoolCall,
+    view: SubnetView,
+  ): Promise<{ supernet: Prefix; subnet?: Prefix }> {
+    if (!call.wanted.v6) {
+      const subnet = await this.chooseDynamicSubnet(view.intervals);
+      return { supernet: this.supernet, ...(subnet && { subnet }) };
+    }
+    const supernet = await this.supernet6.get(call.deadline);
+    const subnet = firstFreeSubnetIn(supernet, this.config.subnet6Length, [view.intervals6]);
+    return { supernet, ...(subnet && { subnet }) };
   }
 
   /**
