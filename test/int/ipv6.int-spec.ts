@@ -233,3 +233,70 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     );
   }, 180_000);
 });
+
+/**
+ * createPool's fence for IPv6 keys (32 hex digits): an overlapping subnet written after the read
+ * fails the create, a subnet elsewhere does not.
+ */
+describe('the IPv6 subnet fence on a real etcd', () => {
+  let prefix: string;
+  let raw: RawEtcd;
+  let a: IpamNode;
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('fence6');
+    raw = new RawEtcd(endpoints, prefix);
+    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
+  });
+
+  afterEach(async () => {
+    await a.close();
+    await raw.client.delete().prefix(`${prefix}/`);
+    raw.close();
+  });
+
+  /** createPool of `subnet` with a read taken before `written` appeared in `subnets/`. */
+  const createAfter = async (subnet: string, written: string) => {
+    const read = await raw.revision();
+    await raw.client
+      .put(`${prefix}/subnets/${subnetKeyName(Prefix.parse(written))}`)
+      .value(JSON.stringify({ address: written, pool: 'other', req: 'other' }));
+    const before = await raw.dump();
+    const p = Prefix.parse(subnet);
+    const gateway = p.network().add(1n)!.toString();
+    const result = await a.store.createPool(
+      {
+        id: 'mine:v6',
+        record: { subnet, gateway: `${gateway}/${p.length}` },
+        network: subnetKeyName(p),
+        gatewayIp: gateway,
+        node: 'node-a',
+      },
+      read,
+      'nonce-1',
+      a.store.deadline(),
+    );
+    return { result, before, after: await raw.dump() };
+  };
+
+  it.each([
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:7:0:3::8000:0/112', why: 'inside it' },
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:7:0:3::/120', why: 'inside it, same network' },
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:7::/62', why: 'around it' },
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:7::/48', why: 'around it, a /48' },
+    { subnet: 'fd00:7::/48', written: 'fd00:7:0:ff00::/56', why: 'inside a /48' },
+  ])('should refuse $subnet when $written ($why) was written after the read', async (row) => {
+    const { result, before, after } = await createAfter(row.subnet, row.written);
+    expect(result.kind).toBe('subnets-changed');
+    expect(after).toEqual(before);
+  });
+
+  it.each([
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:7:0:4::/64', why: 'the next /64' },
+    { subnet: 'fd00:7:0:3::/64', written: 'fd00:8::/48', why: 'another /48' },
+    { subnet: 'fd00:7:0:3::/64', written: '10.80.0.0/24', why: 'an IPv4 subnet' },
+  ])('should create $subnet though $written ($why) was written after the read', async (row) => {
+    const { result } = await createAfter(row.subnet, row.written);
+    expect(result.kind).toBe('created');
+  });
+});
