@@ -12,6 +12,7 @@ import { startFakeDocker } from './lib/fake-docker.mjs';
 import { pluginCaller, ROOT, spawnPlugin, waitReady } from './lib/plugin.mjs';
 import { cpuMs, tempDir, removeDir } from './lib/proc.mjs';
 import { drive, median, summarize } from './lib/stats.mjs';
+import { v6Sections } from './lib/v6.mjs';
 
 // npm run bench -- --fleet [--quick …]: the fleet benchmark instead (bench/fleet.mjs exits itself).
 if (process.argv.slice(2).includes('--fleet')) {
@@ -70,6 +71,8 @@ const P = QUICK
       cleanupAddresses: 300,
       // Still more than one 4 MiB gRPC message of keys and values, so the paging is exercised.
       cleanupLargePool: 25_000,
+      v6Fill: 0, // skipped in --quick
+      v6FillProbes: 1_000,
     }
   : {
       concurrencies: [1, 16, 64],
@@ -85,6 +88,8 @@ const P = QUICK
       startupAddresses: 100_000,
       cleanupAddresses: 10_000,
       cleanupLargePool: 30_000,
+      v6Fill: 100_000,
+      v6FillProbes: 1_000,
     };
 const FULL = {
   fillPrefix: 16,
@@ -588,6 +593,19 @@ async function mainSections(etcd, raw) {
 
   // ---------------------------------------------------------------------- section 3
   await fillCurve(call, rawP50c1);
+
+  // ---------------------------------------------------------------------- IPv6
+  await v6Sections({
+    call,
+    rawOp,
+    measured,
+    P,
+    quick: QUICK,
+    figure,
+    note,
+    section,
+    results: results.sections,
+  });
 
   // ---------------------------------------------------------------------- section 4
   await dynamicPools(call, raw, mainPrefix, rawP50c1, lib, rawOp);

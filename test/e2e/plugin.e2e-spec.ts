@@ -167,11 +167,11 @@ describe('the built plugin over its unix socket', () => {
       err: /not inside Pool/,
     },
     {
-      name: 'IPv6',
+      name: 'IPv6 Pool with V6 false',
       method: 'IpamDriver.RequestPool',
-      body: { Pool: '', V6: true, Options: null },
+      body: { Pool: 'fd00:1::/64', V6: false, Options: null },
       status: 400,
-      err: /IPv6 is not supported/,
+      err: /Pool fd00:1::\/64 is IPv6, but V6 is false/,
     },
     {
       name: 'invalid network name',

@@ -193,8 +193,16 @@ describe('allocators on a real etcd', () => {
     });
 
     it.each<{ name: string; req: PoolRequest; text: string }>([
-      { name: 'IPv6', req: { options: {}, v6: true }, text: 'IPv6 is not supported' },
-      { name: 'IPv6 Pool', req: { pool: '2001:db8::/64', options: {}, v6: false }, text: 'IPv6' },
+      {
+        name: 'IPv6 link-local',
+        req: { pool: 'fe80::/64', options: {}, v6: true },
+        text: 'link-local',
+      },
+      {
+        name: 'IPv6 Pool with V6 false',
+        req: { pool: '2001:db8::/64', options: {}, v6: false },
+        text: 'but V6 is false',
+      },
       {
         name: 'SubPool without Pool',
         req: { subPool: '10.1.0.0/24', options: {}, v6: false },

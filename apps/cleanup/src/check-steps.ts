@@ -1,5 +1,5 @@
 import { Addr, intervalOf, Prefix } from '#app/net';
-import { KeyLayout, type LayoutDir } from '#app/store';
+import { KeyLayout, parseSubnetKeyName, subnetKeyName, type LayoutDir } from '#app/store';
 
 import type {
   CheckNote,
@@ -81,7 +81,7 @@ export class Findings {
 /** How each directory's keys look, for the message about one that does not. */
 const KEY_SHAPES: Record<LayoutDir, string> = {
   pools: 'pools/<pool id>',
-  subnets: 'subnets/<network address>',
+  subnets: 'subnets/<network address> (IPv6: 32 hex digits)',
   addresses: 'addresses/<pool id>/<IP address>',
   'pool-nodes': 'pool-nodes/<pool id>/<NODE_ID>',
   nodes: 'nodes/<NODE_ID>/<instance>',
@@ -113,7 +113,7 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
         layout.pools.set(parsed.id, parsePool(parsed.id, key, value, found));
         break;
       case 'subnet': {
-        const network = keyAddress(parsed.network);
+        const network = parseSubnetKeyName(parsed.network);
         if (network === undefined) {
           invalidKey(key, 'subnets');
         } else {
@@ -137,6 +137,9 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
         layout.registrations++;
         checkRegistration(parsed.node, parsed.instance, key, value, found);
         break;
+      case 'supernet6':
+        checkSupernet6(key, value, found);
+        break;
       case 'malformed':
         invalidKey(key, parsed.dir);
         break;
@@ -151,6 +154,26 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
     }
   }
   return layout;
+}
+
+/** The cluster's IPv6 supernet: an IPv6 network, noted so that the report shows it. */
+function checkSupernet6(key: string, value: string, found: Findings): void {
+  const record = parseObject(value);
+  const text = typeof record?.supernet === 'string' ? record.supernet : undefined;
+  const prefix = text === undefined ? undefined : Prefix.tryParse(text);
+  if (prefix?.family !== 6 || prefix.hasHostBits()) {
+    found.violation(
+      'invalid-value',
+      key,
+      `the cluster's IPv6 supernet is ${JSON.stringify(record?.supernet ?? value)}, not an IPv6 network such as fd12:3456:789a::/48 [${key}]`,
+    );
+    return;
+  }
+  found.note(
+    'supernet6',
+    key,
+    `the cluster's IPv6 supernet is ${prefix.toString()} (dynamic IPv6 pools of nodes without KONTENA_IPAM_SUPERNET6)`,
+  );
 }
 
 /** 2. Subnet keys and pools point at each other. */
@@ -180,7 +203,7 @@ export function checkSubnetKeys({ pools, subnets }: Layout, found: Findings): vo
     if (!pool.subnet) {
       continue;
     }
-    const subnetKey = `subnets/${pool.subnet.network().toString()}`;
+    const subnetKey = `subnets/${subnetKeyName(pool.subnet)}`;
     const s = subnets.get(subnetKey);
     if (!s) {
       found.violation(
@@ -290,7 +313,11 @@ function checkAddressRecord(
       a.pool,
     );
   } else if (subnet && !subnet.isHost(a.ip)) {
-    const which = a.ip.equals(subnet.network()) ? 'network' : 'broadcast';
+    const which = !a.ip.equals(subnet.network())
+      ? 'broadcast'
+      : a.ip.family === 6
+        ? 'subnet-router anycast'
+        : 'network';
     found.violation(
       'address-not-host',
       a.key,

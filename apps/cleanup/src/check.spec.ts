@@ -472,3 +472,93 @@ describe('check report', () => {
     });
   });
 });
+
+/** What the plugin writes for a dual-stack network's IPv6 pool `NAME:v6` in fd00:1::/64. */
+function v6Pool(id = 'dual:v6', node = 'node-a'): StoreEntry[] {
+  return [
+    { key: `pools/${id}`, value: json({ subnet: 'fd00:1::/64', gateway: 'fd00:1::1/64' }) },
+    {
+      key: 'subnets/fd000001000000000000000000000000',
+      value: json({ address: 'fd00:1::/64', pool: id }),
+    },
+    {
+      key: `addresses/${id}/fd00:1::1`,
+      value: json({ address: 'fd00:1::1/64', node, type: 'gateway' }),
+    },
+    { key: `pool-nodes/${id}/${node}`, value: json({ refs: 1 }) },
+    address(id, 'fd00:1::6657:0:0:1', 64),
+    address(id, 'fd00:1::ffff:ffff:ffff:ffff', 64), // no broadcast in IPv6
+  ];
+}
+
+describe('checkStore with IPv6 pools', () => {
+  it('should find nothing in a healthy dual-stack store, and note the cluster supernet', () => {
+    const entries = [
+      ...pool('dual', '10.80.0.0/24'),
+      ...v6Pool(),
+      { key: 'supernet6', value: json({ supernet: 'fd00::/48', req: 'n1' }) },
+    ];
+    const found = checkStore(entries);
+    expect(found.violations).toEqual([]);
+    expect(found.notes).toEqual([
+      {
+        kind: 'supernet6',
+        key: 'supernet6',
+        message:
+          "the cluster's IPv6 supernet is fd00::/48 (dynamic IPv6 pools of nodes without KONTENA_IPAM_SUPERNET6)",
+      },
+    ]);
+    expect(found.counts).toMatchObject({ pools: 2, subnets: 2, addresses: 4 });
+  });
+
+  it.each<{ name: string; entries: StoreEntry[]; found: [ViolationKind, string][] }>([
+    {
+      name: 'a subnet key in RFC 5952 text instead of hex digits',
+      entries: [
+        ...without(v6Pool(), 'subnets/fd000001000000000000000000000000'),
+        { key: 'subnets/fd00:1::', value: json({ address: 'fd00:1::/64', pool: 'dual:v6' }) },
+      ],
+      found: [
+        ['pool-without-subnet', 'pools/dual:v6'],
+        ['invalid-key', 'subnets/fd00:1::'],
+      ],
+    },
+    {
+      name: 'an address key not in RFC 5952 text',
+      entries: [...v6Pool(), address('dual:v6', 'fd00:1:0:0::5', 64)],
+      found: [['invalid-key', 'addresses/dual:v6/fd00:1:0:0::5']],
+    },
+    {
+      name: 'the subnet-router anycast address held',
+      entries: [...v6Pool(), address('dual:v6', 'fd00:1::', 64)],
+      found: [['address-not-host', 'addresses/dual:v6/fd00:1::']],
+    },
+    {
+      name: 'overlapping IPv6 pools',
+      entries: [
+        ...v6Pool(),
+        {
+          key: 'pools/other:v6',
+          value: json({ subnet: 'fd00:1:0:0:1::/80', gateway: 'fd00:1::1:0:0:1/80' }),
+        },
+        {
+          key: 'subnets/fd000001000000000001000000000000',
+          value: json({ address: 'fd00:1:0:0:1::/80', pool: 'other:v6' }),
+        },
+        {
+          key: 'addresses/other:v6/fd00:1::1:0:0:1',
+          value: json({ address: 'fd00:1::1:0:0:1/80', node: 'node-a', type: 'gateway' }),
+        },
+        { key: 'pool-nodes/other:v6/node-a', value: json({ refs: 1 }) },
+      ],
+      found: [['overlapping-subnets', 'pools/dual:v6']],
+    },
+    {
+      name: 'a supernet6 that is IPv4',
+      entries: [...v6Pool(), { key: 'supernet6', value: json({ supernet: '10.0.0.0/8' }) }],
+      found: [['invalid-value', 'supernet6']],
+    },
+  ])('should find $name', ({ entries, found }) => {
+    expect(checkStore(entries).violations.map((v) => [v.kind, v.key])).toEqual(found);
+  });
+});

@@ -56,7 +56,9 @@ export type NoteKind =
   /** a pool without members: not a violation, the next cleanup pass deletes it */
   | 'memberless-pool'
   /** a key outside the layout's directories: not ours to judge */
-  | 'unknown-key';
+  | 'unknown-key'
+  /** the cluster's IPv6 supernet (`supernet6`), shown for the record */
+  | 'supernet6';
 
 export interface Finding<K extends string> {
   kind: K;

@@ -9,6 +9,7 @@ import {
   newNonce,
   MAX_DELETE_BATCH,
   StoreUnavailable,
+  subnetKeyName,
   type NodeMember,
   type StoredAddress,
   type StoredPool,
@@ -439,7 +440,8 @@ export class CleanupService {
     pool: StoredPool,
     { options, report, signal }: Run,
   ): Promise<PoolReport['outcome']> {
-    const network = Prefix.tryParse(pool.record.subnet)?.network().toString();
+    const subnet = Prefix.tryParse(pool.record.subnet);
+    const network = subnet ? subnetKeyName(subnet) : undefined;
     if (network === undefined) {
       report.warnings.push(`pool ${pool.id} has no valid subnet (${pool.record.subnet}): kept`);
       return { result: 'kept', reason: 'invalid' };

@@ -19,6 +19,7 @@ describe('parseArgs', () => {
     { args: ['--quiesce=3600'], options: { ...defaults, quiesceSeconds: 3600 } },
     { args: ['--quiesce', '0.5'], options: { ...defaults, quiesceSeconds: 0.5 } },
     { args: ['--pool', 'kontena'], options: { ...defaults, pool: 'kontena' } },
+    { args: ['--pool', 'kontena:v6'], options: { ...defaults, pool: 'kontena:v6' } },
     {
       args: ['--pool=local-6f1c2a44-1e9d-4a55-9a0c-5d6f2d9e7b10'],
       options: { ...defaults, pool: 'local-6f1c2a44-1e9d-4a55-9a0c-5d6f2d9e7b10' },
@@ -82,6 +83,7 @@ describe('parseArgs', () => {
     { args: ['--pool', '--dry-run'], message: 'is not a pool name' },
     { args: ['--pool', 'a/b'], message: 'is not a pool name' },
     { args: ['--pool', '-x'], message: 'is not a pool name' },
+    { args: ['--pool', 'kontena:v4'], message: 'is not a pool name' },
     { args: ['--quiesce', '-1'], message: 'from 0 to 3600' },
     { args: ['--quiesce', '3601'], message: 'from 0 to 3600' },
     { args: ['--quiesce', 'ten'], message: 'from 0 to 3600' },

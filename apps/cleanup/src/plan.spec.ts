@@ -367,19 +367,36 @@ describe('readDockerView', () => {
     expect(view.known.has('10.83.0.2')).toBe(true);
   });
 
-  it('skips IPv6 entries and counts an option network without IPv4 entries once', () => {
+  it('counts the IPv6 entry of a dual-stack network against NAME:v6, and knows its addresses', () => {
     const view = readDockerView(
       [
         network({
-          name: 'v6',
+          name: 'dual',
           poolOption: 'blue',
-          configs: [{ subnet: 'fd00::/64', auxAddresses: [] }],
+          configs: [
+            { subnet: '10.80.0.0/24', gateway: '10.80.0.1', auxAddresses: [] },
+            { subnet: 'fd00:1::/64', gateway: 'fd00:1::1', auxAddresses: ['fd00:1:0:0::9'] },
+          ],
+          endpoints: [{ name: 'c', ipv4: '10.80.0.2', ipv6: 'fd00:1:0:0:0:0:0:2' }],
+        }),
+        network({
+          name: 'v6-only',
+          poolOption: 'green',
+          configs: [{ subnet: 'fd00:2::/64', auxAddresses: [] }],
         }),
       ],
-      pools,
+      [...pools, pool('blue:v6', 'fd00:1::/64'), pool('green:v6', 'fd00:2::/64')],
       'kontena-ipam',
     );
-    expect(view.uses.get('blue')).toEqual(use(['v6']));
+    expect(view.uses.get('blue')).toEqual(use(['dual']));
+    expect(view.uses.get('blue:v6')).toEqual(use(['dual']));
+    expect(view.uses.get('green:v6')).toEqual(use(['v6-only']));
+    expect(view.uses.get('green')).toBeUndefined();
+    // RFC 5952 text, as the address keys spell them.
+    expect(view.known.get('fd00:1::2')).toEqual({ use: 'container', network: 'dual' });
+    expect(view.known.get('fd00:1::9')).toEqual({ use: 'aux-address', network: 'dual' });
+    expect(view.known.get('fd00:1::1')).toEqual({ use: 'docker-gateway', network: 'dual' });
+    expect(view.warnings).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { poolIdOf } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import type { NodeMember, StoredAddress, StoredPool } from '#app/store';
 
@@ -101,18 +102,22 @@ export function readDockerView(
   };
 
   for (const network of networks) {
-    // IPv4 entries only (the plugin serves no IPv6); an entry without a subnet is kept as is.
+    // An entry without a subnet is kept as is; one with a subnet that does not parse is left out.
     const entries = network.configs.flatMap((config) => {
       const subnet = config.subnet === undefined ? undefined : Prefix.tryParse(config.subnet);
-      return config.subnet !== undefined && subnet?.family !== 4 ? [] : [{ config, subnet }];
+      return config.subnet !== undefined && subnet === undefined ? [] : [{ config, subnet }];
     });
     if (sameDriver(network.ipamDriver, driver)) {
       view.driverNetworks++;
       remember(view, network);
       for (const { config, subnet } of entries.length > 0 ? entries : [{ config: undefined }]) {
+        // A dual-stack network's IPv6 entry is the pool NAME:v6.
         const poolId =
-          network.poolOption ??
-          (subnet ? subnets.find((s) => s.subnet.equals(subnet))?.id : undefined);
+          network.poolOption !== undefined
+            ? poolIdOf(network.poolOption, subnet?.family === 6)
+            : subnet
+              ? subnets.find((s) => s.subnet.equals(subnet))?.id
+              : undefined;
         if (poolId === undefined) {
           view.warnings.push(
             `Docker network ${network.name} (subnet ${config?.subnet ?? 'unknown'}) matches no pool in etcd`,
@@ -163,6 +168,7 @@ function remember(view: DockerView, network: DockerNetwork): void {
   };
   for (const endpoint of network.endpoints) {
     add(endpoint.ipv4, 'container');
+    add(endpoint.ipv6, 'container');
   }
   for (const config of network.configs) {
     add(config.gateway, 'docker-gateway');

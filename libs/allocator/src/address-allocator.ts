@@ -232,8 +232,13 @@ function refuseStatic(state: PoolState, addr: Addr, poolId: string): IpamError |
       `address ${addr.toString()} is outside pool ${poolId}'s subnet ${state.subnet.toString()}`,
     );
   }
-  if (addr.equals(state.subnet.network()) || addr.equals(state.subnet.broadcast())) {
-    const what = addr.equals(state.subnet.network()) ? 'network' : 'broadcast';
+  // IPv6: the first address is the subnet-router anycast address; there is no broadcast.
+  if (!state.subnet.isHost(addr)) {
+    const what = addr.equals(state.subnet.network())
+      ? addr.family === 6
+        ? 'subnet-router anycast'
+        : 'network'
+      : 'broadcast';
     return new InvalidRequest(
       `address ${addr.toString()} is the ${what} address of pool ${poolId}'s subnet ${state.subnet.toString()}`,
     );

@@ -63,6 +63,21 @@ describe('checkPoolRequest', () => {
       out: { subnet: '10.1.0.0/24', iprange: '10.1.0.0/24' },
     },
     {
+      name: 'dynamic IPv6',
+      r: req({ network: 'blue', v6: true }),
+      out: { network: 'blue' },
+    },
+    {
+      name: 'static IPv6 /64 with a range',
+      r: req({ pool: 'fd00:1::/64', subPool: 'fd00:1::8000:0/112', v6: true }),
+      out: { subnet: 'fd00:1::/64', iprange: 'fd00:1::8000:0/112' },
+    },
+    {
+      name: 'static IPv6 /48 and /120',
+      r: req({ pool: '2001:db8::/48', v6: true }),
+      out: { subnet: '2001:db8::/48' },
+    },
+    {
       name: 'static with range in the last quarter',
       r: req({ pool: '10.1.0.0/24', subPool: '10.1.0.192/26' }),
       out: { subnet: '10.1.0.0/24', iprange: '10.1.0.192/26' },
@@ -78,14 +93,66 @@ describe('checkPoolRequest', () => {
 
   it.each([
     {
-      name: 'V6',
-      r: req({ v6: true }),
-      message: 'IPv6 is not supported: this plugin allocates IPv4 pools only',
+      name: 'IPv6 Pool with V6 false',
+      r: req({ pool: 'fd00::/64' }),
+      message:
+        'Pool fd00::/64 is IPv6, but V6 is false: give an IPv6 --subnet to a network created with --ipv6',
     },
     {
-      name: 'IPv6 Pool',
-      r: req({ pool: 'fd00::/64' }),
-      message: 'Pool fd00::/64 is IPv6: IPv6 is not supported',
+      name: 'IPv4 Pool with V6 true',
+      r: req({ pool: '10.0.0.0/24', v6: true }),
+      message:
+        'Pool 10.0.0.0/24 is IPv4, but V6 is true: an IPv6 network (--ipv6) takes an IPv6 --subnet',
+    },
+    {
+      name: 'IPv4 SubPool in an IPv6 Pool',
+      r: req({ pool: 'fd00::/64', subPool: '10.0.0.0/24', v6: true }),
+      message:
+        'SubPool 10.0.0.0/24 is IPv4, but V6 is true: an IPv6 network (--ipv6) takes an IPv6 --subnet',
+    },
+    {
+      name: 'IPv6 /47',
+      r: req({ pool: 'fd00::/47', v6: true }),
+      message: 'Pool fd00::/47 has prefix length /47: IPv6 pools must be /48 to /120',
+    },
+    {
+      name: 'IPv6 /121',
+      r: req({ pool: 'fd00::/121', v6: true }),
+      message: 'Pool fd00::/121 has prefix length /121: IPv6 pools must be /48 to /120',
+    },
+    {
+      name: 'IPv6 host bits',
+      r: req({ pool: 'fd00::1/64', v6: true }),
+      message: 'Pool fd00::1/64 has host bits set: did you mean fd00::/64?',
+    },
+    {
+      name: 'IPv6 SubPool outside',
+      r: req({ pool: 'fd00::/64', subPool: 'fd00:0:0:1::/80', v6: true }),
+      message: 'SubPool fd00:0:0:1::/80 is not inside Pool fd00::/64',
+    },
+    {
+      name: 'IPv4-mapped',
+      r: req({ pool: '::ffff:0:0/96', v6: true }),
+      message:
+        'Pool ::ffff:0.0.0.0/96 overlaps ::ffff:0.0.0.0/96, IPv4-mapped (RFC 4291), where no address can serve a container',
+    },
+    {
+      name: 'in ::/8',
+      r: req({ pool: '::/64', v6: true }),
+      message:
+        'Pool ::/64 overlaps ::/8, unspecified, loopback and IPv4-compatible (RFC 4291), where no address can serve a container',
+    },
+    {
+      name: 'IPv6 link-local',
+      r: req({ pool: 'fe80::/64', v6: true }),
+      message:
+        'Pool fe80::/64 overlaps fe80::/10, link-local (RFC 4291), where no address can serve a container',
+    },
+    {
+      name: 'IPv6 multicast',
+      r: req({ pool: 'ff02::/64', v6: true }),
+      message:
+        'Pool ff02::/64 overlaps ff00::/8, multicast (RFC 4291), where no address can serve a container',
     },
     {
       name: '/31',

@@ -7,6 +7,7 @@ import {
   InvalidRequest,
   LOCAL_POOL_PREFIX,
   PoolMismatch,
+  poolIdOf,
   SubnetConflict,
   SupernetExhausted,
   type PoolReply,
@@ -16,6 +17,7 @@ import { Prefix, firstFreeSubnetIn, sortedIntervals, type SortedIntervals } from
 import {
   AllocationStore,
   newNonce,
+  subnetKeyName,
   type Deadline,
   type PoolRecord,
   type StoredPool,
@@ -29,6 +31,8 @@ import {
 } from './host-networks.js';
 import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
+import { checkV6PoolRequest } from './pool-request-v6.js';
+import { Supernet6 } from './supernet6.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 
 /**
@@ -73,6 +77,7 @@ export class PoolAllocator implements OnModuleDestroy {
   private readonly log = new Logger('PoolAllocator');
   private readonly subnets: SubnetCache;
   private readonly supernet: Prefix;
+  private readonly supernet6: Supernet6;
   /** The revision of the last pool this node created: the subnet view must include it. */
   private lastCreate?: string;
 
@@ -84,6 +89,7 @@ export class PoolAllocator implements OnModuleDestroy {
   ) {
     this.subnets = new SubnetCache(store);
     this.supernet = Prefix.parse(config.supernet);
+    this.supernet6 = new Supernet6(store, config, this.log);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -99,7 +105,10 @@ export class PoolAllocator implements OnModuleDestroy {
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
     const call: PoolCall = {
-      id: wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`,
+      id:
+        wanted.network === undefined
+          ? `${LOCAL_POOL_PREFIX}${randomUUID()}`
+          : poolIdOf(wanted.network, wanted.v6),
       wanted,
       nonce: newNonce(),
       deadline: this.store.deadline(),
@@ -159,7 +168,8 @@ export class PoolAllocator implements OnModuleDestroy {
     round: { fresh: boolean; fromView: boolean; attempt: number },
   ): Promise<Round> {
     const { wanted } = call;
-    const subnet = wanted.subnet ?? (await this.chooseDynamicSubnet(view.intervals));
+    const dynamic = wanted.subnet ? undefined : await this.chooseDynamic(call, view);
+    const subnet = wanted.subnet ?? dynamic?.subnet;
     const clash = wanted.subnet && view.reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
     if (!subnet || clash) {
       if (!round.fresh) {
@@ -168,7 +178,7 @@ export class PoolAllocator implements OnModuleDestroy {
       if (clash && wanted.subnet) {
         throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
       }
-      throw new SupernetExhausted(this.supernet.toString());
+      throw new SupernetExhausted((dynamic?.supernet ?? this.supernet).toString());
     }
     const gateway = subnet.firstHost()!;
     const record: PoolRecord = {
@@ -180,7 +190,7 @@ export class PoolAllocator implements OnModuleDestroy {
       {
         id: call.id,
         record,
-        network: subnet.network().toString(),
+        network: subnetKeyName(subnet),
         gatewayIp: gateway.toString(),
         node: this.config.nodeId,
       },
@@ -229,7 +239,8 @@ export class PoolAllocator implements OnModuleDestroy {
         );
         return;
       }
-      const network = Prefix.tryParse(pool.record.subnet)?.network().toString() ?? '';
+      const subnet = Prefix.tryParse(pool.record.subnet);
+      const network = subnet ? subnetKeyName(subnet) : '';
       const result = await this.store.leavePool(pool, node, member, network, nonce, deadline);
       switch (result.kind) {
         case 'decremented':
@@ -281,6 +292,24 @@ export class PoolAllocator implements OnModuleDestroy {
   }
 
   /**
+   * The supernet of a dynamic pool of the call's family, and its first free subnet (none when it
+   * is full). The IPv6 supernet is read (or chosen for the cluster) on the first dynamic IPv6
+   * pool only: neither start-up nor a static pool needs it.
+   */
+  private async chooseDynamic(
+    call: PoolCall,
+    view: SubnetView,
+  ): Promise<{ supernet: Prefix; subnet?: Prefix }> {
+    if (!call.wanted.v6) {
+      const subnet = await this.chooseDynamicSubnet(view.intervals);
+      return { supernet: this.supernet, ...(subnet && { subnet }) };
+    }
+    const supernet = await this.supernet6.get(call.deadline);
+    const subnet = firstFreeSubnetIn(supernet, this.config.subnet6Length, [view.intervals6]);
+    return { supernet, ...(subnet && { subnet }) };
+  }
+
+  /**
    * The first free dynamic subnet, or undefined when the supernet is full. The reserved subnets
    * come sorted from the view (sorted once per change, not per call: with 1,000 pools sorting
    * was most of this); this host's few on-link routes and nameservers are sorted here and merged
@@ -296,9 +325,6 @@ export class PoolAllocator implements OnModuleDestroy {
 
 /** Semantic checks of RequestPool that need no etcd: all of them happen before any write. */
 export function checkPoolRequest(req: PoolRequest): void {
-  if (req.v6) {
-    throw new InvalidRequest('IPv6 is not supported: this plugin allocates IPv4 pools only');
-  }
   if (req.network?.startsWith(LOCAL_POOL_PREFIX)) {
     throw new InvalidRequest(
       `Options.network "${req.network}" starts with "${LOCAL_POOL_PREFIX}", which is reserved for the pools of networks created without a network name`,
@@ -309,7 +335,9 @@ export function checkPoolRequest(req: PoolRequest): void {
       `SubPool ${req.range.toString()} requires Pool: give --subnet together with --ip-range`,
     );
   }
-  if (req.subnet) {
+  if (req.v6) {
+    checkV6PoolRequest(req);
+  } else if (req.subnet) {
     checkIPv4Subnet(req.subnet, 'Pool');
     const reserved = NO_CONTAINER_RANGES.find((r) => r.range.overlaps(req.subnet!));
     if (reserved) {
@@ -318,7 +346,7 @@ export function checkPoolRequest(req: PoolRequest): void {
       );
     }
   }
-  if (req.range) {
+  if (req.range && !req.v6) {
     checkIPv4Subnet(req.range, 'SubPool');
   }
   if (req.subnet && req.range && !req.subnet.containsPrefix(req.range)) {
@@ -332,7 +360,9 @@ export function checkPoolRequest(req: PoolRequest): void {
 function checkIPv4Subnet(prefix: Prefix, field: string): void {
   const text = prefix.toString();
   if (prefix.family !== 4) {
-    throw new InvalidRequest(`${field} ${text} is IPv6: IPv6 is not supported`);
+    throw new InvalidRequest(
+      `${field} ${text} is IPv6, but V6 is false: give an IPv6 --subnet to a network created with --ipv6`,
+    );
   }
   if (prefix.length < MIN_POOL_LENGTH || prefix.length > MAX_POOL_LENGTH) {
     throw new InvalidRequest(

@@ -2,20 +2,21 @@ import type { Addr } from '#app/net';
 import { Prefix } from '#app/net';
 import type { AllocationStore, Deadline, StoredPool } from '#app/store';
 import type { AddressBatch, BatchPool } from './address-batch.js';
-import { PoolView, type Widened } from './pool-view.js';
+import { addressViewFor, type AddressView } from './address-view.js';
+import type { Widened } from './pool-view.js';
 
 /**
  * What this node knows about one pool it allocates from: the pool as read from etcd (its create
  * revision is its identity: the transactions compare it), and its view of the allocated
- * addresses (PoolView), kept fresh by etcd watches. The view is only a hint for choosing
- * candidates; the transaction decides. A PoolState belongs to one pool: another pool under the
+ * addresses (PoolView, kept fresh by etcd watches; a cursor for a huge IPv6 range:
+ * address-view.ts). The view is only a hint for choosing candidates; the transaction decides. A PoolState belongs to one pool: another pool under the
  * same name (the name released and taken again) gets a PoolState of its own (pool-states.ts).
  */
 export class PoolState implements BatchPool {
   readonly subnet: Prefix;
   /** The pool's own gateway IP (the first host): answered without a write. */
   readonly gatewayIp: string;
-  readonly view: PoolView;
+  readonly view: AddressView;
   /** Dynamic allocations of this pool that arrive together share one transaction. */
   batch!: AddressBatch;
 
@@ -32,7 +33,7 @@ export class PoolState implements BatchPool {
     this.subnet = Prefix.parse(pool.record.subnet);
     this.gatewayIp = pool.record.gateway.split('/')[0] ?? '';
     const range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
-    this.view = new PoolView(store, pool.id, this.subnet, range, nodeId);
+    this.view = addressViewFor(store, pool.id, this.subnet, range, nodeId);
   }
 
   /** `<ip>/<pool prefix length>`: how addresses of this pool are answered and stored. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Addr, parseIPv4Number, type Prefix } from '#app/net';
+import { Addr, parseIPv4Number, type Family, type Prefix } from '#app/net';
 import type { AddressFeed, AddressFeedHandler, AllocationStore, Deadline } from '#app/store';
 import { FreeSet } from './free-set.js';
 
@@ -30,6 +30,8 @@ export type Widened = 'grew' | 'relisted';
  */
 export class PoolView {
   readonly free: FreeSet;
+  /** IPv6 ranges come here only up to a bitmap's size (address-view.ts), read whole. */
+  private readonly family: Family;
   private readonly base: bigint;
   private readonly sliceSize: number;
   private readonly sliceCount: number;
@@ -49,14 +51,17 @@ export class PoolView {
     range: Prefix,
     nodeId: string,
   ) {
+    this.family = range.family;
     this.base = range.network().value;
     const size = Number(range.size());
     this.free = new FreeSet(size);
     this.free.fill(0, size, true); // nothing read yet: nothing is a candidate
-    this.sliceSize = Math.min(SLICE_SIZE, size);
+    // IPv6 key text has no per-/24 prefix: such a range is one slice.
+    this.sliceSize = this.family === 6 ? size : Math.min(SLICE_SIZE, size);
     this.sliceCount = Math.max(1, size / this.sliceSize); // sizes are powers of two
     this.network = this.indexOf(subnet.network().value) ?? -1;
-    this.broadcast = this.indexOf(subnet.broadcast().value) ?? -1;
+    // IPv6 has no broadcast address: the last one is a host's.
+    this.broadcast = this.family === 6 ? -1 : (this.indexOf(subnet.broadcast().value) ?? -1);
     const digest = createHash('sha256').update(nodeId).digest();
     this.offset = size > 0 ? digest.readUInt32BE(0) % size : 0;
     this.cursor = this.offset;
@@ -101,7 +106,7 @@ export class PoolView {
     }
     this.free.take(i);
     this.cursor = (i + 1) % this.free.size;
-    return Addr.fromBigInt(4, this.base + BigInt(i));
+    return Addr.fromBigInt(this.family, this.base + BigInt(i));
   }
 
   reserveLocally(value: bigint): void {
@@ -236,12 +241,18 @@ export class PoolView {
     // A pool's whole list at once (100,000 keys and more): plain numbers, not an Addr each.
     const base = Number(this.base);
     for (const ip of ips) {
-      const n = parseIPv4Number(ip);
-      const i = n === undefined ? -1 : n - base;
+      const n = this.family === 4 ? parseIPv4Number(ip) : undefined;
+      const i = n === undefined ? this.v6Index(ip) : n - base;
       if (i >= from && i < to) {
         this.free.take(i);
       }
     }
+  }
+
+  /** The index of an IPv6 key (at most 65,536 of them: address-view.ts), or -1. */
+  private v6Index(ip: string): number {
+    const a = this.family === 6 ? Addr.tryParse(ip) : undefined;
+    return (a?.family === 6 ? this.indexOf(a.value) : undefined) ?? -1;
   }
 
   private isRead(i: number): boolean {
@@ -255,6 +266,9 @@ export class PoolView {
 
   /** The IP text prefix of slice k's keys (`10.0.3.`): its first three octets. */
   private within(k: number): string {
+    if (this.family === 6) {
+      return ''; // one slice: the whole pool
+    }
     const first = Addr.fromBigInt(4, this.base + BigInt(k * this.sliceSize)).toString();
     return first.slice(0, first.lastIndexOf('.') + 1);
   }

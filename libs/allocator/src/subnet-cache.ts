@@ -20,6 +20,8 @@ export interface SubnetView {
   reserved: readonly ReservedSubnet[];
   /** The reserved IPv4 subnets as sorted intervals, for the first-free sweep. */
   intervals: SortedIntervals;
+  /** The reserved IPv6 subnets, likewise. */
+  intervals6: SortedIntervals;
   /** The view holds every subnet written up to this revision: createPool's compare point. */
   revision: string;
 }
@@ -39,13 +41,18 @@ export function toSubnetView(read: { subnets: StoredSubnet[]; revision: string }
       reserved.push(r);
     }
   }
-  return { reserved, intervals: intervalsOf(reserved), revision: read.revision };
+  return {
+    reserved,
+    intervals: intervalsOf(reserved, 4),
+    intervals6: intervalsOf(reserved, 6),
+    revision: read.revision,
+  };
 }
 
-function intervalsOf(reserved: readonly ReservedSubnet[]): SortedIntervals {
+function intervalsOf(reserved: readonly ReservedSubnet[], family: 4 | 6): SortedIntervals {
   return sortedIntervals(
     reserved.map((r) => r.prefix),
-    4,
+    family,
   );
 }
 
@@ -63,6 +70,7 @@ export class SubnetCache {
    * choice of subnet). A new list per change: a view handed out never changes under its user.
    */
   private intervals: SortedIntervals = sortedIntervals([], 4);
+  private intervals6: SortedIntervals = sortedIntervals([], 6);
   /** The list of reserved subnets, built on the first view after a change. */
   private reserved?: readonly ReservedSubnet[];
 
@@ -87,7 +95,12 @@ export class SubnetCache {
       return undefined;
     }
     this.reserved ??= [...this.byNetwork.values()];
-    return { reserved: this.reserved, intervals: this.intervals, revision: this.feed.revision };
+    return {
+      reserved: this.reserved,
+      intervals: this.intervals,
+      intervals6: this.intervals6,
+      revision: this.feed.revision,
+    };
   }
 
   async close(): Promise<void> {
@@ -105,7 +118,9 @@ export class SubnetCache {
       }
     }
     this.reserved = undefined;
-    this.intervals = intervalsOf([...this.byNetwork.values()]);
+    const all = [...this.byNetwork.values()];
+    this.intervals = intervalsOf(all, 4);
+    this.intervals6 = intervalsOf(all, 6);
   }
 
   private put(s: StoredSubnet): void {
@@ -113,7 +128,9 @@ export class SubnetCache {
     const r = parseReserved(s);
     if (r) {
       this.byNetwork.set(s.network, r);
+      // Each list ignores a prefix of the other family (withInterval).
       this.intervals = withInterval(this.intervals, r.prefix);
+      this.intervals6 = withInterval(this.intervals6, r.prefix);
     }
   }
 
@@ -122,6 +139,7 @@ export class SubnetCache {
     if (old !== undefined) {
       this.byNetwork.delete(network);
       this.intervals = withoutInterval(this.intervals, old.prefix);
+      this.intervals6 = withoutInterval(this.intervals6, old.prefix);
     }
     this.reserved = undefined;
   }

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 
+import { MAX_V6_POOL_LENGTH, v6NoContainerRange } from '#app/ipam';
 import { Addr, parseIPv4Number, Prefix } from '#app/net';
 
 import { LOG_LEVELS, type LogLevelName } from './ipam-config.js';
@@ -109,6 +110,43 @@ export function parseSupernet(text: string): SupernetParse {
   const slash = text.indexOf('/');
   const address = Addr.tryParse(slash < 0 ? text : text.slice(0, slash));
   return { ok: false, reason: address?.family === 6 ? 'ipv6' : 'syntax' };
+}
+
+/**
+ * KONTENA_IPAM_SUPERNET6: an IPv6 network in CIDR notation, no host bits, no longer than the
+ * longest pool, outside the ranges where no address can serve a container; `why` says what is
+ * wrong, an IPv4 network included (that one belongs in KONTENA_IPAM_SUPERNET).
+ */
+export function parseSupernet6(
+  text: string,
+): { ok: true; prefix: Prefix } | { ok: false; why: string } {
+  const prefix = Prefix.tryParse(text);
+  if (prefix === undefined) {
+    return { ok: false, why: 'must be an IPv6 network in CIDR notation, e.g. fd00:1234:5678::/48' };
+  }
+  if (prefix.family === 4) {
+    return {
+      ok: false,
+      why: 'is an IPv4 network: must be an IPv6 network such as fd00:1234:5678::/48 (IPv4 pools come from KONTENA_IPAM_SUPERNET)',
+    };
+  }
+  if (prefix.length > MAX_V6_POOL_LENGTH) {
+    return { ok: false, why: `must have a prefix length of at most ${MAX_V6_POOL_LENGTH}` };
+  }
+  if (prefix.hasHostBits()) {
+    return {
+      ok: false,
+      why: `must not have host bits set (did you mean ${prefix.masked().toString()}?)`,
+    };
+  }
+  const special = v6NoContainerRange(prefix);
+  if (special) {
+    return {
+      ok: false,
+      why: `overlaps ${special.range.toString()}, ${special.what}, where no address can serve a container`,
+    };
+  }
+  return { ok: true, prefix };
 }
 
 /** Like {@link parseHostPort} but the port is required. */

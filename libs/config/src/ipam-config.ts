@@ -26,6 +26,13 @@ export interface IpamConfig {
   supernet: string;
   /** Prefix length of the subnets carved from the supernet; at least the supernet's. */
   subnetLength: number;
+  /**
+   * KONTENA_IPAM_SUPERNET6: canonical IPv6 CIDR without host bits; undefined when unset, and the
+   * cluster's ULA /48 kept in etcd is used (libs/allocator, supernet6.ts).
+   */
+  supernet6?: string;
+  /** Prefix length of dynamic IPv6 pools (48-120); at least the IPv6 supernet's. */
+  subnet6Length: number;
   socketPath: string;
   /** Docker plugin/driver name: the socket file name without `.sock`. */
   driverName: string;

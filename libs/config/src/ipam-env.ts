@@ -11,7 +11,7 @@ import {
   type ValidationArguments,
 } from 'class-validator';
 
-import { isNodeId, NODE_ID_RULE } from '#app/ipam';
+import { isNodeId, MAX_V6_POOL_LENGTH, MIN_V6_POOL_LENGTH, NODE_ID_RULE } from '#app/ipam';
 
 import {
   driverNameOfSocket,
@@ -22,6 +22,7 @@ import {
   parseListenAddress,
   parseLogLevel,
   parseSupernet,
+  parseSupernet6,
   splitList,
   toStrictInt,
 } from './env-rules.js';
@@ -49,6 +50,8 @@ export const ENV_NAMES = [
   'LOG_LEVEL',
   'KONTENA_IPAM_SUPERNET',
   'KONTENA_IPAM_SUBNET_LENGTH',
+  'KONTENA_IPAM_SUPERNET6',
+  'KONTENA_IPAM_SUBNET6_LENGTH',
   'KONTENA_IPAM_SOCKET',
   'KONTENA_IPAM_AVOID_HOST_ROUTES',
   'KONTENA_IPAM_HEALTH_LISTEN',
@@ -68,6 +71,7 @@ export const ENV_DEFAULTS: Readonly<Partial<Record<EnvName, string>>> = {
   LOG_LEVEL: '1',
   KONTENA_IPAM_SUPERNET: '10.80.0.0/12',
   KONTENA_IPAM_SUBNET_LENGTH: '24',
+  KONTENA_IPAM_SUBNET6_LENGTH: '64',
   KONTENA_IPAM_SOCKET: '/run/docker/plugins/kontena-ipam.sock',
   KONTENA_IPAM_AVOID_HOST_ROUTES: 'true',
   KONTENA_IPAM_HEALTH_LISTEN: '127.0.0.1:2275',
@@ -156,12 +160,23 @@ function minSubnetLength(env: IpamEnv): number {
 function supernetExpectation(value: unknown): string {
   const parsed = isString(value) ? parseSupernet(value) : undefined;
   if (parsed?.ok === false && parsed.reason === 'ipv6') {
-    return 'IPv6 is not supported yet; must be an IPv4 network such as 10.80.0.0/12';
+    return 'is an IPv6 network: must be an IPv4 network such as 10.80.0.0/12 (IPv6 pools come from KONTENA_IPAM_SUPERNET6)';
   }
   if (parsed?.ok === true && parsed.prefix.length <= MAX_PREFIX_LENGTH) {
     return `must not have host bits set (did you mean ${parsed.prefix.masked().toString()}?)`;
   }
   return `must be an IPv4 network in CIDR notation with a prefix length from 0 to ${MAX_PREFIX_LENGTH}, e.g. 10.80.0.0/12`;
+}
+
+function supernet6Length(env: IpamEnv): number | undefined {
+  const parsed = isString(env.KONTENA_IPAM_SUPERNET6)
+    ? parseSupernet6(env.KONTENA_IPAM_SUPERNET6)
+    : undefined;
+  return parsed?.ok === true ? parsed.prefix.length : undefined;
+}
+
+function minSubnet6Length(env: IpamEnv): number {
+  return Math.max(MIN_V6_POOL_LENGTH, supernet6Length(env) ?? 0);
 }
 
 const NODE_ID_EXPECTED = `must be ${NODE_ID_RULE}`;
@@ -286,6 +301,37 @@ export class IpamEnv {
     },
   )
   KONTENA_IPAM_SUBNET_LENGTH: number;
+
+  /** Unset: a ULA /48 chosen once per cluster and kept in etcd (libs/allocator, supernet6.ts). */
+  @Check(
+    'ipv6Supernet',
+    (value) => value === undefined || (isString(value) && parseSupernet6(value).ok),
+    (value) => {
+      const parsed = isString(value) ? parseSupernet6(value) : undefined;
+      return parsed?.ok === false
+        ? parsed.why
+        : 'must be an IPv6 network in CIDR notation, e.g. fd00:1234:5678::/48';
+    },
+  )
+  KONTENA_IPAM_SUPERNET6?: string;
+
+  /** Cross-field, as KONTENA_IPAM_SUBNET_LENGTH: at least the IPv6 supernet's length. */
+  @TransformString(toStrictInt)
+  @Check(
+    'subnet6Length',
+    (value, env) =>
+      typeof value === 'number' &&
+      Number.isInteger(value) &&
+      value >= minSubnet6Length(env) &&
+      value <= MAX_V6_POOL_LENGTH,
+    (_value, env) => {
+      const min = minSubnet6Length(env);
+      return min > MIN_V6_POOL_LENGTH
+        ? `must be an integer from ${min} to ${MAX_V6_POOL_LENGTH} (at least KONTENA_IPAM_SUPERNET6's prefix length)`
+        : `must be an integer from ${min} to ${MAX_V6_POOL_LENGTH}`;
+    },
+  )
+  KONTENA_IPAM_SUBNET6_LENGTH: number;
 
   @Check(
     'socketPath',

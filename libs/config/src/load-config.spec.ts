@@ -22,6 +22,7 @@ const DEFAULTS: IpamConfig = {
   logLevel: 'info',
   supernet: '10.80.0.0/12',
   subnetLength: 24,
+  subnet6Length: 64,
   socketPath: '/run/docker/plugins/kontena-ipam.sock',
   driverName: 'kontena-ipam',
   avoidHostRoutes: true,
@@ -42,6 +43,8 @@ const ALL_NAMES = [
   'LOG_LEVEL',
   'KONTENA_IPAM_SUPERNET',
   'KONTENA_IPAM_SUBNET_LENGTH',
+  'KONTENA_IPAM_SUPERNET6',
+  'KONTENA_IPAM_SUBNET6_LENGTH',
   'KONTENA_IPAM_SOCKET',
   'KONTENA_IPAM_AVOID_HOST_ROUTES',
   'KONTENA_IPAM_HEALTH_LISTEN',
@@ -228,6 +231,25 @@ describe('loadConfig: accepted values', () => {
       env: { KONTENA_IPAM_SUBNET_LENGTH: '12' },
       pick: (c) => c.subnetLength,
       expected: 12,
+    },
+    // KONTENA_IPAM_SUPERNET6 / SUBNET6_LENGTH
+    {
+      name: 'no IPv6 supernet: the cluster ULA from etcd, /64 pools',
+      env: {},
+      pick: (c) => [c.supernet6, c.subnet6Length],
+      expected: [undefined, 64],
+    },
+    {
+      name: 'IPv6 supernet in its RFC 5952 form',
+      env: { KONTENA_IPAM_SUPERNET6: 'FD00:0:0:0:0:0:0:0/16', KONTENA_IPAM_SUBNET6_LENGTH: '48' },
+      pick: (c) => [c.supernet6, c.subnet6Length],
+      expected: ['fd00::/16', 48],
+    },
+    {
+      name: 'IPv6 subnet length 120 under a /120',
+      env: { KONTENA_IPAM_SUPERNET6: '2001:db8::100/120', KONTENA_IPAM_SUBNET6_LENGTH: '120' },
+      pick: (c) => [c.supernet6, c.subnet6Length],
+      expected: ['2001:db8::100/120', 120],
     },
     // KONTENA_IPAM_SOCKET
     {
@@ -565,7 +587,7 @@ describe('loadConfig: rejected values', () => {
       name: 'supernet IPv6',
       env: { KONTENA_IPAM_SUPERNET: 'fd00::/8' },
       problems: [
-        'KONTENA_IPAM_SUPERNET=fd00::/8: IPv6 is not supported yet; must be an IPv4 network such as 10.80.0.0/12',
+        'KONTENA_IPAM_SUPERNET=fd00::/8: is an IPv6 network: must be an IPv4 network such as 10.80.0.0/12 (IPv6 pools come from KONTENA_IPAM_SUPERNET6)',
       ],
     },
     {
@@ -629,6 +651,52 @@ describe('loadConfig: rejected values', () => {
         `KONTENA_IPAM_SUPERNET=nope: ${SUPERNET}`,
         'KONTENA_IPAM_SUBNET_LENGTH=31: must be an integer from 8 to 30',
       ],
+    },
+    // KONTENA_IPAM_SUPERNET6 / SUBNET6_LENGTH
+    {
+      name: 'IPv4 supernet given as the IPv6 one',
+      env: { KONTENA_IPAM_SUPERNET6: '10.90.0.0/16' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=10.90.0.0/16: is an IPv4 network: must be an IPv6 network such as fd00:1234:5678::/48 (IPv4 pools come from KONTENA_IPAM_SUPERNET)',
+      ],
+    },
+    {
+      name: 'IPv6 supernet not a CIDR',
+      env: { KONTENA_IPAM_SUPERNET6: 'fd00::' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=fd00::: must be an IPv6 network in CIDR notation, e.g. fd00:1234:5678::/48',
+      ],
+    },
+    {
+      name: 'IPv6 supernet with host bits',
+      env: { KONTENA_IPAM_SUPERNET6: 'fd00::1/48' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=fd00::1/48: must not have host bits set (did you mean fd00::/48?)',
+      ],
+    },
+    {
+      name: 'IPv6 supernet in link-local space',
+      env: { KONTENA_IPAM_SUPERNET6: 'fe80::/64' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=fe80::/64: overlaps fe80::/10, link-local (RFC 4291), where no address can serve a container',
+      ],
+    },
+    {
+      name: 'IPv6 supernet longer than the default subnet length',
+      env: { KONTENA_IPAM_SUPERNET6: 'fd00::/96' },
+      problems: [
+        "KONTENA_IPAM_SUBNET6_LENGTH=64: must be an integer from 96 to 120 (at least KONTENA_IPAM_SUPERNET6's prefix length); this is the default, so set it explicitly",
+      ],
+    },
+    {
+      name: 'IPv6 subnet length under 48',
+      env: { KONTENA_IPAM_SUBNET6_LENGTH: '47' },
+      problems: ['KONTENA_IPAM_SUBNET6_LENGTH=47: must be an integer from 48 to 120'],
+    },
+    {
+      name: 'IPv6 subnet length over 120',
+      env: { KONTENA_IPAM_SUBNET6_LENGTH: '121' },
+      problems: ['KONTENA_IPAM_SUBNET6_LENGTH=121: must be an integer from 48 to 120'],
     },
     // KONTENA_IPAM_SOCKET
     {

@@ -8,6 +8,7 @@ import {
   parseEtcdEndpoint,
   parseListenAddress,
   parseSupernet,
+  parseSupernet6,
   redactUserinfo,
 } from './env-rules.js';
 import type { IpamConfig } from './ipam-config.js';
@@ -129,12 +130,25 @@ function toConfig(dto: IpamEnv): IpamConfig {
     logLevel: dto.LOG_LEVEL,
     supernet: supernet.prefix.masked().toString(),
     subnetLength: dto.KONTENA_IPAM_SUBNET_LENGTH,
+    ...supernet6Of(dto),
+    subnet6Length: dto.KONTENA_IPAM_SUBNET6_LENGTH,
     socketPath: dto.KONTENA_IPAM_SOCKET,
     driverName,
     avoidHostRoutes: dto.KONTENA_IPAM_AVOID_HOST_ROUTES,
     health,
     dockerHost: dto.DOCKER_HOST,
   };
+}
+
+function supernet6Of(dto: IpamEnv): { supernet6?: string } {
+  if (dto.KONTENA_IPAM_SUPERNET6 === undefined) {
+    return {};
+  }
+  const parsed = parseSupernet6(dto.KONTENA_IPAM_SUPERNET6);
+  if (!parsed.ok) {
+    throw new Error('BUG: validated configuration failed to parse');
+  }
+  return { supernet6: parsed.prefix.toString() };
 }
 
 function deepFreeze<T>(value: T): T {

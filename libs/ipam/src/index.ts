@@ -5,3 +5,4 @@ export * from './docker.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './requests.js';
+export * from './v6-ranges.js';

@@ -25,13 +25,14 @@ import {
   toPool,
   toSubnet,
 } from './kv-records.js';
-import type {
-  AddressRecord,
-  PoolRecord,
-  StoredAddress,
-  StoredMember,
-  StoredPool,
-  StoredSubnet,
+import {
+  decodeRecord,
+  type AddressRecord,
+  type PoolRecord,
+  type StoredAddress,
+  type StoredMember,
+  type StoredPool,
+  type StoredSubnet,
 } from './records.js';
 import { PoolFeed, type PoolFeedHandler, type PoolIdentity } from './pool-feed.js';
 import { SubnetFeed, type SubnetFeedHandler } from './subnet-feed.js';
@@ -192,7 +193,60 @@ export class AllocationStore {
     return counts.flat();
   }
 
+  /**
+   * Which of `ips` (at most MAX_COUNT_BATCH) are allocated in a pool: one read-only transaction
+   * of count-only reads of single keys, no values sent back. How an IPv6 pool too large to list
+   * finds where its allocations end (libs/allocator/src/sequential-view.ts).
+   */
+  async addressesExist(
+    poolId: string,
+    ips: readonly string[],
+    deadline: Deadline,
+  ): Promise<boolean[]> {
+    const res = await this.etcd.txn(
+      {
+        compare: [],
+        success: ips.slice(0, MAX_COUNT_BATCH).map((ip): IRequestOp => ({
+          request_range: { key: buf(this.keys.address(poolId, ip)), count_only: true },
+        })),
+        failure: [],
+      },
+      deadline,
+    );
+    return ips.map((_, i) => Number(res.responses[i]?.response_range?.count ?? 0) > 0);
+  }
+
   // ---------------------------------------------------------- transactions
+
+  /**
+   * The cluster's IPv6 supernet (`supernet6`): `candidate` if no node chose one before
+   * (create-if-absent), else the one stored. Every node then carves from the same supernet.
+   * undefined when the stored value is not a supernet's record (the caller says what to do).
+   */
+  async claimSupernet6(
+    candidate: string,
+    nonce: string,
+    deadline: Deadline,
+  ): Promise<{ supernet?: string; created: boolean }> {
+    const key = buf(this.keys.supernet6);
+    const res = await this.etcd.txn(
+      {
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value: json({ supernet: candidate, req: nonce }) } }],
+        failure: [{ request_range: { key } }],
+      },
+      deadline,
+    );
+    if (res.succeeded) {
+      return { supernet: candidate, created: true };
+    }
+    const record = decodeRecord<{ supernet?: unknown; req?: unknown }>(
+      rangeKvs(res.responses[0])[0]?.value,
+    );
+    const supernet = typeof record?.supernet === 'string' ? record.supernet : undefined;
+    // Our own earlier attempt committed and its reply was lost: that is a create.
+    return { ...(supernet !== undefined && { supernet }), created: record?.req === nonce };
+  }
 
   /**
    * Creates a pool with its subnet reservation, gateway address and this node's membership.

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './keys.js';
+export * from './subnet-keys.js';
 export * from './records.js';
 export * from './prefix-watch.js';
 export * from './address-feed.js';

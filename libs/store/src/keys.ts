@@ -1,4 +1,5 @@
 import { Prefix } from '#app/net';
+import { subnetKeyName, v6OverlapFence } from './subnet-keys.js';
 
 /** What a key under the prefix is, by its path (KeyLayout.parse); values are not read. */
 export type ParsedKey =
@@ -7,6 +8,8 @@ export type ParsedKey =
   | { kind: 'address'; pool: string; ip: string }
   | { kind: 'member'; pool: string; node: string }
   | { kind: 'registration'; node: string; instance: string }
+  /** the cluster's IPv6 supernet (KeyLayout.supernet6) */
+  | { kind: 'supernet6' }
   /** under one of the layout's directories, but not of its shape (`pools/a/b`, `subnets/`) */
   | { kind: 'malformed'; dir: LayoutDir }
   /** outside the layout's directories (or outside the prefix) */
@@ -33,6 +36,7 @@ const SEGMENTS: Record<LayoutDir, number> = {
  *   <prefix>/addresses/<id>/<ip>        {"address":"<ip>/<len>","node","type","name"?,"req"}
  *   <prefix>/pool-nodes/<id>/<node>     {"refs":n,"req"}
  *   <prefix>/nodes/<node>/<instance>    {"host","pid","started","version","ttl"}, on a lease
+ *   <prefix>/supernet6                  {"supernet":"fdxx:xxxx:xxxx::/48","req"}
  *
  * Directories do not exist in v3; a "directory" is a key prefix ending in "/".
  */
@@ -59,9 +63,19 @@ export class KeyLayout {
   pool(id: string): string {
     return `${this.poolsPrefix}${id}`;
   }
-  /** Keyed by network address only: two subnets with the same base address overlap anyway. */
+  /**
+   * Keyed by network address only: two subnets with the same base address overlap anyway. The
+   * name is `subnetKeyName(prefix)` (a dotted quad, or 32 hex digits for IPv6).
+   */
   subnet(network: string): string {
     return `${this.subnetsPrefix}${network}`;
+  }
+  /**
+   * The cluster's IPv6 supernet when KONTENA_IPAM_SUPERNET6 is unset: a ULA /48 chosen once, by
+   * the first node that needs it (create-if-absent), and used by every node.
+   */
+  get supernet6(): string {
+    return `${this.root}/supernet6`;
   }
   /**
    * The subnet keys a reservation of `subnet` must see unchanged since its read: every key whose
@@ -70,16 +84,24 @@ export class KeyLayout {
    * subnet around it has one of the reservation's shorter masks as its network address (`keys`:
    * at most one per shorter length). Keys are dotted quads, which do not sort as numbers: only
    * whole octets make a key prefix, hence the rounding down to them (and to at most three
-   * octets). IPv4 only, as are the pools.
+   * octets). IPv6 keys are hex digits (subnet-keys.ts, v6OverlapFence); neither family's range
+   * holds a key of the other (dotted quads against 32 hex digits without a dot).
    */
   subnetOverlapFence(subnet: Prefix): { prefix: string; keys: string[] } {
+    if (subnet.family === 6) {
+      const fence = v6OverlapFence(subnet);
+      return {
+        prefix: `${this.subnetsPrefix}${fence.prefix}`,
+        keys: fence.names.map((name) => this.subnet(name)),
+      };
+    }
     // At most three: a /32's own key has no dot after its fourth octet.
     const whole = Math.min(Math.floor(subnet.length / 8), 3);
     const octets = subnet.network().toString().split('.').slice(0, whole);
     const prefix = `${this.subnetsPrefix}${octets.map((o) => `${o}.`).join('')}`;
     const keys = new Set<string>();
     for (let l = 0; l < subnet.length; l++) {
-      const key = this.subnet(Prefix.of(subnet.addr, l).network().toString());
+      const key = this.subnet(subnetKeyName(Prefix.of(subnet.addr, l)));
       if (!key.startsWith(prefix)) {
         keys.add(key); // those inside the range are compared already
       }
@@ -117,6 +139,9 @@ export class KeyLayout {
 
   /** {@link parse} for a key relative to the prefix (`pools/blue`), as the snapshot lists them. */
   static parseRelative(relative: string): ParsedKey {
+    if (relative === 'supernet6') {
+      return { kind: 'supernet6' };
+    }
     const [dir = '', ...segments] = relative.split('/');
     const layoutDir = LAYOUT_DIRS.find((d) => d === dir);
     if (layoutDir === undefined) {

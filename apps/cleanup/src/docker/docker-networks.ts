@@ -22,8 +22,8 @@ export interface DockerNetwork {
   /** `IPAM.Options.network`: the shared pool's id; absent for a `local-<uuid>` pool. */
   poolOption?: string;
   configs: DockerIpamConfig[];
-  /** `Containers[*]`: the endpoints that joined, with their IPv4 address (prefix stripped). */
-  endpoints: { name: string; ipv4?: string }[];
+  /** `Containers[*]`: the endpoints that joined, with their addresses (prefixes stripped). */
+  endpoints: { name: string; ipv4?: string; ipv6?: string }[];
 }
 
 /** The local Docker daemon, as far as the cleanup asks it anything. */
@@ -67,6 +67,7 @@ export function toDockerNetwork(info: NetworkInspectInfo): DockerNetwork {
     endpoints: Object.entries(info.Containers ?? {}).map(([id, c]) => ({
       name: c.Name || id,
       ...(c.IPv4Address ? { ipv4: stripPrefix(c.IPv4Address) } : {}),
+      ...(c.IPv6Address ? { ipv6: stripPrefix(c.IPv6Address) } : {}),
     })),
   };
 }

@@ -7,9 +7,11 @@ import {
   GATEWAY_ADDRESS_TYPE,
   GLOBAL_ADDRESS_SPACE,
   LOCAL_ADDRESS_SPACE,
+  NETWORK_NAME_RULE,
   NETWORK_OPTION,
   POOL_ID_RULE,
   REQUEST_ADDRESS_TYPE_OPTION,
+  isNetworkName,
   isPoolId,
 } from '#app/ipam';
 import { Addr, NetParseError, Prefix } from '#app/net';
@@ -176,10 +178,10 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
     return ok({});
   }
   const network = map.value[NETWORK_OPTION] ?? '';
-  return isPoolId(network)
+  return isNetworkName(network)
     ? ok({ network })
     : {
-        error: `${field}.${NETWORK_OPTION} ${show(network)} is not a valid network name: ${POOL_ID_RULE}`,
+        error: `${field}.${NETWORK_OPTION} ${show(network)} is not a valid network name: ${NETWORK_NAME_RULE}`,
       };
 };
 

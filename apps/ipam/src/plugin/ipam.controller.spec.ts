@@ -33,6 +33,7 @@ function configFor(socketPath: string): IpamConfig {
     logLevel: 'error',
     supernet: '10.80.0.0/12',
     subnetLength: 24,
+    subnet6Length: 64,
     socketPath,
     driverName: 'kontena-ipam',
     avoidHostRoutes: false,
@@ -490,8 +491,9 @@ describe('validation (400 before any allocator call)', () => {
     vi.resetAllMocks();
   });
 
-  const PATTERN =
+  const NAME_RULE =
     'expected 1-128 letters, digits, "_", "." or "-", starting with a letter or digit';
+  const PATTERN = `${NAME_RULE}, with ":v6" after it for an IPv6 pool`;
 
   it.each([
     // RequestPool
@@ -525,17 +527,17 @@ describe('validation (400 before any allocator call)', () => {
     {
       path: 'RequestPool',
       body: { Options: { network: 'a b' } },
-      message: `Options.network "a b" is not a valid network name: ${PATTERN}`,
+      message: `Options.network "a b" is not a valid network name: ${NAME_RULE}`,
     },
     {
       path: 'RequestPool',
       body: { Options: { network: '' } },
-      message: `Options.network "" is not a valid network name: ${PATTERN}`,
+      message: `Options.network "" is not a valid network name: ${NAME_RULE}`,
     },
     {
       path: 'RequestPool',
       body: { Options: { network: '-x' } },
-      message: `Options.network "-x" is not a valid network name: ${PATTERN}`,
+      message: `Options.network "-x" is not a valid network name: ${NAME_RULE}`,
     },
     {
       path: 'RequestPool',
