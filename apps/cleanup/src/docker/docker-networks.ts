@@ -4,6 +4,7 @@ import Docker, { type NetworkInspectInfo } from 'dockerode';
 import { ipamConfig, type IpamConfig } from '#app/config';
 
 import { dockerodeOptions } from './docker-host.js';
+import type { DockerPlugin } from './driver-names.js';
 
 /** One IPAM configuration entry of a Docker network (IPv4 or IPv6), as Docker shows it. */
 export interface DockerIpamConfig {
@@ -34,6 +35,8 @@ export interface DockerNetworks {
   ping(): Promise<void>;
   /** Every network with an IPAM configuration or driver, inspected (endpoints included). */
   list(): Promise<DockerNetwork[]>;
+  /** The installed managed plugins (`GET /plugins`): this plugin's driver name may be one. */
+  plugins(): Promise<DockerPlugin[]>;
 }
 
 export const DOCKER_NETWORKS = Symbol('DOCKER_NETWORKS');
@@ -122,6 +125,19 @@ export class DockerodeNetworks implements DockerNetworks {
     return networks;
   }
 
+  async plugins(): Promise<DockerPlugin[]> {
+    const list = await this.call('list plugins', () => this.docker.listPlugins());
+    return list.map((p) => ({
+      name: p.Name,
+      enabled: p.Enabled,
+      // The API answers {Prefix, Capability, Version} objects; older clients typed them as text.
+      types: (p.Config.Interface.Types as unknown[]).map((t) =>
+        typeof t === 'string' ? t : interfaceType(t),
+      ),
+      socket: p.Config.Interface.Socket,
+    }));
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -154,4 +170,13 @@ function statusOf(e: unknown): number | undefined {
     return undefined;
   }
   return typeof e.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+/** `docker.ipamdriver/1.0` from the API's `{Prefix, Capability, Version}`. */
+function interfaceType(t: unknown): string {
+  const field = (k: string): string => {
+    const v: unknown = typeof t === 'object' && t !== null ? Reflect.get(t, k) : undefined;
+    return typeof v === 'string' ? v : '';
+  };
+  return `${field('Prefix')}.${field('Capability')}/${field('Version')}`;
 }
