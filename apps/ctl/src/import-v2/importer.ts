@@ -1,21 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { Prefix } from '#app/net';
 import {
   AllocationStore,
   CleanupStore,
-  MAX_RESERVE_BATCH,
-  newNonce,
   type Deadline,
-  type PoolRecord,
   type StoredAddress,
   type StoredPool,
 } from '#app/store';
 
+import { ensurePool, joinIfAbsent, poolShape, reserveAll } from '../store-writes.js';
 import type { ImportAddress, ImportPool } from './plan.js';
-
-/** How many attempts a pool's create gets while other subnets are being written meanwhile. */
-const CREATE_ATTEMPTS = 5;
 
 /** What happened (or, in a dry run, would happen) to one pool and what it holds. */
 export interface PoolOutcome {
@@ -28,12 +22,6 @@ export interface PoolOutcome {
   /** One sentence each: a v3 record that differs, kept as it is. */
   conflicts: string[];
 }
-
-const sameShape = (a: PoolRecord, b: PoolRecord): boolean =>
-  a.subnet === b.subnet && a.gateway === b.gateway && (a.iprange ?? '') === (b.iprange ?? '');
-
-const shape = (r: PoolRecord): string =>
-  `subnet ${r.subnet}${r.iprange ? ` range ${r.iprange}` : ''}`;
 
 /**
  * Writes one planned pool (plan.ts) into the v3 store through the plugin's own transactions:
@@ -80,55 +68,32 @@ export class V2Importer {
     deadline: Deadline,
     out: PoolOutcome,
   ): Promise<StoredPool | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.store.getPool(p.id, deadline);
-      if (existing) {
-        out.pool = sameShape(existing.record, p.record) ? 'present' : 'conflict';
-        if (out.pool === 'conflict') {
-          out.conflicts.push(
-            `pool ${p.id}: v3 holds it with ${shape(existing.record)}, 0.2 with ` +
-              `${shape(p.record)}; the v3 pool is kept and nothing of the 0.2 one is imported`,
-          );
-        }
-        return existing;
-      }
-      const { subnets, revision } = await this.store.listSubnets(deadline);
-      const clash = subnets.find((s) => Prefix.tryParse(s.record.address)?.overlaps(p.subnet));
-      if (clash) {
+    const wanted = { id: p.id, record: p.record, subnet: p.subnet, node: p.creator };
+    const ensured = await ensurePool(this.store, wanted, dryRun, deadline);
+    switch (ensured.kind) {
+      case 'created':
+        this.log.log(`created pool ${p.id} with ${poolShape(p.record)} for node ${p.creator}`);
+        return ensured.pool;
+      case 'present':
+        out.pool = 'present';
+        return ensured.pool;
+      case 'absent':
+        return undefined;
+      case 'differs':
         out.pool = 'conflict';
         out.conflicts.push(
-          `pool ${p.id}: subnet ${p.record.subnet} overlaps subnet ${clash.record.address} of ` +
-            `pool ${clash.record.pool} in the v3 store; not imported (remove one of the two ` +
-            'networks, or import into an empty ETCD_PREFIX)',
+          `pool ${p.id}: v3 holds it with ${poolShape(ensured.pool.record)}, 0.2 with ` +
+            `${poolShape(p.record)}; the v3 pool is kept and nothing of the 0.2 one is imported`,
         );
         return undefined;
-      }
-      if (dryRun) {
-        return undefined;
-      }
-      const result = await this.store.createPool(
-        {
-          id: p.id,
-          record: p.record,
-          network: p.subnet.network().toString(),
-          gatewayIp: p.gatewayIp,
-          node: p.creator,
-        },
-        revision,
-        newNonce(),
-        deadline,
-      );
-      if (result.kind === 'created') {
-        this.log.log(`created pool ${p.id} with ${shape(p.record)} for node ${p.creator}`);
-        return result.pool;
-      }
-      if (result.kind === 'subnets-changed' && attempt >= CREATE_ATTEMPTS) {
-        throw new Error(
-          `pool ${p.id}: the v3 subnets kept changing during ${CREATE_ATTEMPTS} attempts ` +
-            'to create it; are plugins running? Stop them all and run the import again',
+      case 'overlaps':
+        out.pool = 'conflict';
+        out.conflicts.push(
+          `pool ${p.id}: subnet ${p.record.subnet} overlaps subnet ${ensured.other.record.address} ` +
+            `of pool ${ensured.other.record.pool} in the v3 store; not imported (remove one of ` +
+            'the two networks, or import into an empty ETCD_PREFIX)',
         );
-      }
-      // exists (created meanwhile) or subnets changed: read again
+        return undefined;
     }
   }
 
@@ -148,18 +113,14 @@ export class V2Importer {
     for (const node of p.members) {
       if (existing.has(node)) {
         out.members.present++;
-      } else if (created && node === p.creator) {
-        out.members.created++; // createPool wrote it
-      } else if (dryRun || !pool) {
-        out.members.created++;
+      } else if ((created && node === p.creator) || dryRun || !pool) {
+        out.members.created++; // createPool wrote it, or a dry run would
       } else {
-        const joined = await this.store.joinPool(pool, node, undefined, newNonce(), deadline);
-        if (joined.kind === 'joined') {
-          out.members.created++;
-        } else if (joined.kind === 'retry') {
-          out.members.present++; // the membership was created meanwhile: it exists, as wanted
-        } else {
+        const joined = await joinIfAbsent(this.store, pool, node, 1, deadline);
+        if (joined === 'pool-gone') {
           out.conflicts.push(`pool ${p.id}: deleted while node ${node} joined it; run again`);
+        } else {
+          out.members[joined]++;
         }
       }
     }
@@ -188,22 +149,17 @@ export class V2Importer {
       out.addresses.created += wanted.length;
       return;
     }
-    for (let i = 0; i < wanted.length; i += MAX_RESERVE_BATCH) {
-      const batch = wanted
-        .slice(i, i + MAX_RESERVE_BATCH)
-        .map((a) => ({ ...a, nonce: newNonce() }));
-      const results = await this.store.reserveAddresses(pool, batch, deadline);
-      results.forEach((r, j) => {
-        const a = batch[j]!;
-        if (r.kind === 'reserved') {
-          out.addresses.created++;
-        } else if (r.kind === 'taken') {
-          this.compare(p.id, a, r.existing, out);
-        } else {
-          out.conflicts.push(`address ${a.ip} of pool ${p.id}: the pool was deleted meanwhile`);
-        }
-      });
-    }
+    const results = await reserveAll(this.store, pool, wanted, deadline);
+    results.forEach((r, i) => {
+      const a = wanted[i]!;
+      if (r.kind === 'reserved') {
+        out.addresses.created++;
+      } else if (r.kind === 'taken') {
+        this.compare(p.id, a, r.existing, out);
+      } else {
+        out.conflicts.push(`address ${a.ip} of pool ${p.id}: the pool was deleted meanwhile`);
+      }
+    });
   }
 
   /** An address v3 holds already: the same owner is `present`, another one a conflict. */

@@ -1,0 +1,139 @@
+import { Prefix } from '#app/net';
+import {
+  MAX_RESERVE_BATCH,
+  newNonce,
+  type AddressRecord,
+  type AllocationStore,
+  type Deadline,
+  type PoolRecord,
+  type ReserveResult,
+  type StoredPool,
+  type StoredSubnet,
+} from '#app/store';
+
+// The create-if-absent writes of `import-v2` and `repair`, through the plugin's own transactions
+// (libs/store/README.md, "Transactions"): a record that exists is never overwritten.
+
+/** How many attempts a pool's create gets while other subnets are being written meanwhile. */
+const CREATE_ATTEMPTS = 5;
+
+/** A pool to make sure of: the record the plugin would have written, and the creating node. */
+export interface WantedPool {
+  id: string;
+  record: PoolRecord;
+  subnet: Prefix;
+  /** the node whose membership (and gateway) createPool writes */
+  node: string;
+}
+
+export type EnsuredPool =
+  | { kind: 'created' | 'present'; pool: StoredPool }
+  /** a pool of that name with another subnet, range or gateway: kept */
+  | { kind: 'differs'; pool: StoredPool }
+  /** no such pool, and its subnet overlaps this reserved one: not created */
+  | { kind: 'overlaps'; other: StoredSubnet }
+  /** a dry run: it would be created */
+  | { kind: 'absent' };
+
+const sameShape = (a: PoolRecord, b: PoolRecord): boolean =>
+  a.subnet === b.subnet && a.gateway === b.gateway && (a.iprange ?? '') === (b.iprange ?? '');
+
+/** `subnet 10.81.0.0/16 range 10.81.128.0/17` */
+export const poolShape = (r: PoolRecord): string =>
+  `subnet ${r.subnet}${r.iprange ? ` range ${r.iprange}` : ''}`;
+
+/**
+ * The pool as wanted: present already, or created with createPool (its overlap fence and
+ * create-if-absent of pool and subnet key), or why not. Reads only when `dryRun`.
+ */
+export async function ensurePool(
+  store: AllocationStore,
+  p: WantedPool,
+  dryRun: boolean,
+  deadline: Deadline,
+): Promise<EnsuredPool> {
+  for (let attempt = 1; ; attempt++) {
+    const existing = await store.getPool(p.id, deadline);
+    if (existing) {
+      return { kind: sameShape(existing.record, p.record) ? 'present' : 'differs', pool: existing };
+    }
+    const { subnets, revision } = await store.listSubnets(deadline);
+    const other = subnets.find((s) => Prefix.tryParse(s.record.address)?.overlaps(p.subnet));
+    if (other) {
+      return { kind: 'overlaps', other };
+    }
+    if (dryRun) {
+      return { kind: 'absent' };
+    }
+    const gateway = p.subnet.firstHost()!.toString();
+    const result = await store.createPool(
+      {
+        id: p.id,
+        record: p.record,
+        network: p.subnet.network().toString(),
+        gatewayIp: gateway,
+        node: p.node,
+      },
+      revision,
+      newNonce(),
+      deadline,
+    );
+    if (result.kind === 'created') {
+      return { kind: 'created', pool: result.pool };
+    }
+    if (result.kind === 'subnets-changed' && attempt >= CREATE_ATTEMPTS) {
+      throw new Error(
+        `pool ${p.id}: the subnets in etcd kept changing during ${CREATE_ATTEMPTS} attempts to ` +
+          'create it; run the command again',
+      );
+    }
+    // exists (created meanwhile) or subnets changed: read again
+  }
+}
+
+/**
+ * Creates `node`'s membership with `refs` references if it has none; an existing membership is
+ * left as it is. Answers 'created', 'present' or 'pool-gone'.
+ */
+export async function joinIfAbsent(
+  store: AllocationStore,
+  pool: StoredPool,
+  node: string,
+  refs: number,
+  deadline: Deadline,
+): Promise<'created' | 'present' | 'pool-gone'> {
+  let created = false;
+  for (let joined = 0; joined < refs;) {
+    const now = await store.getPoolAndMember(pool.id, node, deadline);
+    if (!now.pool || now.pool.createRevision !== pool.createRevision) {
+      return 'pool-gone';
+    }
+    if (now.member && !created) {
+      return 'present';
+    }
+    const result = await store.joinPool(pool, node, now.member, newNonce(), deadline);
+    if (result.kind === 'pool-gone') {
+      return 'pool-gone';
+    }
+    if (result.kind === 'joined') {
+      created = true;
+      joined++;
+    }
+  }
+  return 'created';
+}
+
+/** reserveAddresses for any number of addresses, MAX_RESERVE_BATCH per transaction. */
+export async function reserveAll(
+  store: AllocationStore,
+  pool: StoredPool,
+  wanted: readonly { ip: string; record: AddressRecord }[],
+  deadline: Deadline,
+): Promise<ReserveResult[]> {
+  const results: ReserveResult[] = [];
+  for (let i = 0; i < wanted.length; i += MAX_RESERVE_BATCH) {
+    const batch = wanted.slice(i, i + MAX_RESERVE_BATCH).map((a) => ({ ...a, nonce: newNonce() }));
+    results.push(...(await store.reserveAddresses(pool, batch, deadline)));
+  }
+  return results;
+}
