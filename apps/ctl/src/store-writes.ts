@@ -93,7 +93,8 @@ export async function ensurePool(
 
 /**
  * Creates `node`'s membership with `refs` references if it has none; an existing membership is
- * left as it is. Answers 'created', 'present' or 'pool-gone'.
+ * left as it is. `written` references are ours already (createPool wrote the first one): the
+ * rest are added to it. Answers 'created', 'present' or 'pool-gone'.
  */
 export async function joinIfAbsent(
   store: AllocationStore,
@@ -101,9 +102,10 @@ export async function joinIfAbsent(
   node: string,
   refs: number,
   deadline: Deadline,
+  written = 0,
 ): Promise<'created' | 'present' | 'pool-gone'> {
-  let created = false;
-  for (let joined = 0; joined < refs;) {
+  let created = written > 0;
+  for (let joined = written; joined < refs;) {
     const now = await store.getPoolAndMember(pool.id, node, deadline);
     if (!now.pool || now.pool.createRevision !== pool.createRevision) {
       return 'pool-gone';

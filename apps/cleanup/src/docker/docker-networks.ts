@@ -9,6 +9,8 @@ import type { DockerPlugin } from './driver-names.js';
 /** One IPAM configuration entry of a Docker network (IPv4 or IPv6), as Docker shows it. */
 export interface DockerIpamConfig {
   subnet?: string;
+  /** `IPRange` (`--ip-range`): the pool's SubPool. */
+  ipRange?: string;
   gateway?: string;
   /** The values of `AuxiliaryAddresses` (`--aux-address name=ip`). */
   auxAddresses: string[];
@@ -62,6 +64,7 @@ export function toDockerNetwork(info: NetworkInspectInfo): DockerNetwork {
     ...(poolOption ? { poolOption } : {}),
     configs: (ipam?.Config ?? []).map((c) => ({
       ...(c.Subnet ? { subnet: c.Subnet } : {}),
+      ...(c.IPRange ? { ipRange: c.IPRange } : {}),
       ...(c.Gateway ? { gateway: stripPrefix(c.Gateway) } : {}),
       auxAddresses: Object.values(c.AuxiliaryAddresses ?? {}).flatMap((a) =>
         a ? [stripPrefix(a)] : [],
