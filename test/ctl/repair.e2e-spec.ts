@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import type { CtlOutput } from '../../apps/ctl/src/ctl-context.js';
 import { runRepairCommand } from '../../apps/ctl/src/repair/repair.command.js';
 import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
-import { RawEtcd } from '../int/harness.js';
+import { RawEtcd, withoutNonces } from '../int/harness.js';
 import {
   BUSYBOX_IMAGE,
   ensureBusyboxImage,
@@ -15,16 +15,6 @@ import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
 const NODE = 'docker-1';
-
-/** The state without the nonces of the writes (`req`, `reqs`): what a repair restores. */
-function withoutNonces(state: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(state).map(([k, v]) => {
-      const { req: _req, reqs: _reqs, ...rest } = v as Record<string, unknown>;
-      return [k, rest];
-    }),
-  );
-}
 
 /**
  * `kontena-ipam-ctl repair` (issue #19) against a real dockerd using the built plugin: etcd

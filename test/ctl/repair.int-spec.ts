@@ -12,20 +12,10 @@ import {
   type RepairReport,
 } from '../../apps/ctl/src/repair/run-repair.js';
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
-import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
+import { RawEtcd, startNode, withoutNonces, type IpamNode } from '../int/harness.js';
 import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
-
-/** The store's state without the nonces of the writes (`req`, `reqs`): what a repair restores. */
-function withoutNonces(state: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(state).map(([k, v]) => {
-      const { req: _req, reqs: _reqs, ...rest } = v as Record<string, unknown>;
-      return [k, rest];
-    }),
-  );
-}
 
 /**
  * `kontena-ipam-ctl repair` (issue #19) on a real etcd: what the plugin wrote for one host is

@@ -1,10 +1,9 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 
-import { ConfigError, configWarnings, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, STDERR_ONLY } from '#app/logging';
+import { ConfigError, type IpamConfig } from '#app/config';
 import { StoreUnavailable } from '#app/store';
 
+import { openCommandContext } from '../../cleanup/src/command-context.js';
 import { EXIT } from './command.js';
 
 /** Where a ctl command writes: its report on `out`, why it failed on `err`. */
@@ -17,6 +16,31 @@ export const PROCESS_OUTPUT: CtlOutput = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
+
+/**
+ * The part of a ctl command before it loads anything: `--help` prints `usage` (EXIT.ok), a
+ * usage error says what and where to look (EXIT.usage); otherwise `run` with the options.
+ */
+export async function withArgs<O>(
+  name: string,
+  usage: string,
+  args: readonly string[],
+  output: CtlOutput,
+  parse: (args: readonly string[]) => O | { error: string },
+  run: (options: O) => Promise<number>,
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    output.out(usage.trimEnd());
+    return EXIT.ok;
+  }
+  const options = parse(args);
+  if (typeof options === 'object' && options !== null && 'error' in options) {
+    output.err(`kontena-ipam-ctl ${name}: ${options.error}`);
+    output.err(`(kontena-ipam-ctl ${name} --help lists the options)`);
+    return EXIT.usage;
+  }
+  return run(options);
+}
 
 /**
  * Builds the Nest standalone application of a ctl command from `module()` (which validates the
@@ -40,18 +64,8 @@ export async function runInContext(
     }
     throw e;
   }
-  const app = await NestFactory.createApplicationContext(appModule, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const { app, config } = await openCommandContext(appModule);
   try {
-    const config = app.get<IpamConfig>(ipamConfig.KEY);
-    const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
-    app.useLogger(logger);
-    app.flushLogs();
-    for (const warning of configWarnings(config)) {
-      logger.warn(warning, 'Config');
-    }
     return await job(app, config);
   } catch (e) {
     if (e instanceof StoreUnavailable) {

@@ -4,9 +4,10 @@ import {
   newNonce,
   type AddressRecord,
   type AllocationStore,
+  type CleanupStore,
   type Deadline,
   type PoolRecord,
-  type ReserveResult,
+  type StoredAddress,
   type StoredPool,
   type StoredSubnet,
 } from '#app/store';
@@ -125,17 +126,73 @@ export async function joinIfAbsent(
   return 'created';
 }
 
-/** reserveAddresses for any number of addresses, MAX_RESERVE_BATCH per transaction. */
-export async function reserveAll(
-  store: AllocationStore,
-  pool: StoredPool,
-  wanted: readonly { ip: string; record: AddressRecord }[],
-  deadline: Deadline,
-): Promise<ReserveResult[]> {
-  const results: ReserveResult[] = [];
-  for (let i = 0; i < wanted.length; i += MAX_RESERVE_BATCH) {
-    const batch = wanted.slice(i, i + MAX_RESERVE_BATCH).map((a) => ({ ...a, nonce: newNonce() }));
-    results.push(...(await store.reserveAddresses(pool, batch, deadline)));
+/** What ensureAddresses wrote (or, in a dry run, would write) and found. */
+export interface EnsuredAddresses {
+  created: number;
+  present: number;
+  /** one sentence each, from `judge` */
+  conflicts: string[];
+}
+
+/**
+ * Reserves every wanted address of `pool` that etcd does not hold (reserveAddresses,
+ * MAX_RESERVE_BATCH per transaction; a dry run, or a pool still to be created, only counts them).
+ * An address etcd holds, listed first or taken meanwhile, is `judge`d: undefined when it is the
+ * one wanted (present), else the conflict to report. It is never overwritten.
+ */
+export async function ensureAddresses<A extends { ip: string; record: AddressRecord }>(
+  w: {
+    store: AllocationStore;
+    lists: CleanupStore;
+    poolId: string;
+    pool: StoredPool | undefined;
+    dryRun: boolean;
+    deadline: Deadline;
+  },
+  wanted: readonly A[],
+  judge: (a: A, now: StoredAddress) => string | undefined,
+): Promise<EnsuredAddresses> {
+  const out: EnsuredAddresses = { created: 0, present: 0, conflicts: [] };
+  const found = (a: A, now: StoredAddress): void => {
+    const conflict = judge(a, now);
+    if (conflict === undefined) {
+      out.present++;
+    } else {
+      out.conflicts.push(conflict);
+    }
+  };
+  const { pool, deadline } = w;
+  const held = new Map<string, StoredAddress>(
+    pool ? (await w.lists.listAddresses(w.poolId, deadline)).addresses.map((a) => [a.ip, a]) : [],
+  );
+  const missing = wanted.filter((a) => {
+    const now = held.get(a.ip);
+    if (now) {
+      found(a, now);
+    }
+    return !now;
+  });
+  if (w.dryRun || !pool) {
+    out.created += missing.length;
+    return out;
   }
-  return results;
+  for (let i = 0; i < missing.length; i += MAX_RESERVE_BATCH) {
+    const batch = missing.slice(i, i + MAX_RESERVE_BATCH);
+    const results = await w.store.reserveAddresses(
+      pool,
+      batch.map((a) => ({ ip: a.ip, record: a.record, nonce: newNonce() })),
+      deadline,
+    );
+    results.forEach((r, j) => {
+      const a = batch[j]!;
+      if (r.kind === 'reserved') {
+        out.created++;
+      } else if (r.kind === 'taken') {
+        found(a, r.existing);
+      } else {
+        out.conflicts.push(`address ${a.ip} of pool ${w.poolId}: the pool was deleted meanwhile`);
+      }
+    });
+  }
+  return out;
 }

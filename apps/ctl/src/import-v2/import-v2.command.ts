@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 
 import type { CtlCommand } from '../command.js';
-import { EXIT } from '../command.js';
-import { PROCESS_OUTPUT, type CtlOutput } from '../ctl-context.js';
+import { PROCESS_OUTPUT, withArgs, type CtlOutput } from '../ctl-context.js';
 
 const USAGE = `Usage: kontena-ipam-ctl import-v2 --from URL [--dry-run] [--json]
 
@@ -73,23 +72,15 @@ export function parseImportArgs(args: readonly string[]): ImportOptions | { erro
  * `import-v2` with the environment `env` (default: the process's), writing to `output`. Nest,
  * etcd3 and the store are loaded only when an import is going to run.
  */
-export async function runImportV2(
+export function runImportV2(
   args: readonly string[],
   output: CtlOutput = PROCESS_OUTPUT,
   env?: Readonly<Record<string, string | undefined>>,
 ): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    output.out(USAGE.trimEnd());
-    return EXIT.ok;
-  }
-  const options = parseImportArgs(args);
-  if ('error' in options) {
-    output.err(`kontena-ipam-ctl import-v2: ${options.error}`);
-    output.err('(kontena-ipam-ctl import-v2 --help lists the options)');
-    return EXIT.usage;
-  }
-  const { runImport } = await import('./run-import.js');
-  return runImport(options, output, env);
+  return withArgs('import-v2', USAGE, args, output, parseImportArgs, async (options) => {
+    const { runImport } = await import('./run-import.js');
+    return runImport(options, output, env);
+  });
 }
 
 export const importV2Command: CtlCommand = {

@@ -8,7 +8,7 @@ import {
   type StoredPool,
 } from '#app/store';
 
-import { ensurePool, joinIfAbsent, poolShape, reserveAll } from '../store-writes.js';
+import { ensureAddresses, ensurePool, joinIfAbsent, poolShape } from '../store-writes.js';
 import type { ImportAddress, ImportPool } from './plan.js';
 
 /** What happened (or, in a dry run, would happen) to one pool and what it holds. */
@@ -57,7 +57,12 @@ export class V2Importer {
       return out;
     }
     await this.ensureMembers(p, pool, dryRun, deadline, out);
-    await this.ensureAddresses(p, pool, dryRun, deadline, out);
+    const w = { store: this.store, lists: this.lists, poolId: p.id, pool, dryRun, deadline };
+    const addresses = await ensureAddresses(w, p.addresses, (a, now) =>
+      V2Importer.judge(p.id, a, now),
+    );
+    out.addresses = { created: addresses.created, present: addresses.present };
+    out.conflicts.push(...addresses.conflicts);
     return out;
   }
 
@@ -126,51 +131,11 @@ export class V2Importer {
     }
   }
 
-  private async ensureAddresses(
-    p: ImportPool,
-    pool: StoredPool | undefined,
-    dryRun: boolean,
-    deadline: Deadline,
-    out: PoolOutcome,
-  ): Promise<void> {
-    const held = new Map<string, StoredAddress>(
-      pool ? (await this.lists.listAddresses(p.id, deadline)).addresses.map((a) => [a.ip, a]) : [],
-    );
-    const wanted: ImportAddress[] = [];
-    for (const a of p.addresses) {
-      const now = held.get(a.ip);
-      if (now) {
-        this.compare(p.id, a, now, out);
-      } else {
-        wanted.push(a);
-      }
-    }
-    if (dryRun || !pool) {
-      out.addresses.created += wanted.length;
-      return;
-    }
-    const results = await reserveAll(this.store, pool, wanted, deadline);
-    results.forEach((r, i) => {
-      const a = wanted[i]!;
-      if (r.kind === 'reserved') {
-        out.addresses.created++;
-      } else if (r.kind === 'taken') {
-        this.compare(p.id, a, r.existing, out);
-      } else {
-        out.conflicts.push(`address ${a.ip} of pool ${p.id}: the pool was deleted meanwhile`);
-      }
-    });
-  }
-
-  /** An address v3 holds already: the same owner is `present`, another one a conflict. */
-  private compare(poolId: string, a: ImportAddress, now: StoredAddress, out: PoolOutcome): void {
-    if (now.record.node === a.record.node) {
-      out.addresses.present++;
-      return;
-    }
-    out.conflicts.push(
-      `address ${a.ip} of pool ${poolId}: v3 holds it for node ${now.record.node} ` +
-        `(${now.record.type ?? 'endpoint'}), 0.2 for node ${a.record.node}; the v3 one is kept`,
-    );
+  /** An address v3 holds already: the same owner's is present, another one's a conflict. */
+  private static judge(poolId: string, a: ImportAddress, now: StoredAddress): string | undefined {
+    return now.record.node === a.record.node
+      ? undefined
+      : `address ${a.ip} of pool ${poolId}: v3 holds it for node ${now.record.node} ` +
+          `(${now.record.type ?? 'endpoint'}), 0.2 for node ${a.record.node}; the v3 one is kept`;
   }
 }

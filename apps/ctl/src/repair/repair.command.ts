@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 
 import type { CtlCommand } from '../command.js';
-import { EXIT } from '../command.js';
-import { PROCESS_OUTPUT, type CtlOutput } from '../ctl-context.js';
+import { PROCESS_OUTPUT, withArgs, type CtlOutput } from '../ctl-context.js';
 
 const USAGE = `Usage: kontena-ipam-ctl repair [--dry-run] [--json]
 
@@ -32,17 +31,8 @@ export interface RepairOptions {
   json: boolean;
 }
 
-/** `repair` with the environment `env` (default: the process's), writing to `output`. */
-export async function runRepairCommand(
-  args: readonly string[],
-  output: CtlOutput = PROCESS_OUTPUT,
-  env?: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    output.out(USAGE.trimEnd());
-    return EXIT.ok;
-  }
-  let options: RepairOptions;
+/** The options, or the usage error to print. */
+export function parseRepairArgs(args: readonly string[]): RepairOptions | { error: string } {
   try {
     const { values } = parseArgs({
       args: [...args],
@@ -53,14 +43,22 @@ export async function runRepairCommand(
       strict: true,
       allowPositionals: false,
     });
-    options = { dryRun: values['dry-run'], json: values.json };
+    return { dryRun: values['dry-run'], json: values.json };
   } catch (e) {
-    output.err(`kontena-ipam-ctl repair: ${e instanceof Error ? e.message : String(e)}`);
-    output.err('(kontena-ipam-ctl repair --help lists the options)');
-    return EXIT.usage;
+    return { error: e instanceof Error ? e.message : String(e) };
   }
-  const { runRepair } = await import('./run-repair.js');
-  return runRepair(options, output, env);
+}
+
+/** `repair` with the environment `env` (default: the process's), writing to `output`. */
+export function runRepairCommand(
+  args: readonly string[],
+  output: CtlOutput = PROCESS_OUTPUT,
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
+  return withArgs('repair', USAGE, args, output, parseRepairArgs, async (options) => {
+    const { runRepair } = await import('./run-repair.js');
+    return runRepair(options, output, env);
+  });
 }
 
 export const repairCommand: CtlCommand = {

@@ -1,14 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import {
-  AllocationStore,
-  CleanupStore,
-  type Deadline,
-  type StoredAddress,
-  type StoredPool,
-} from '#app/store';
+import { AllocationStore, CleanupStore, type StoredAddress } from '#app/store';
 
-import { ensurePool, joinIfAbsent, poolShape, reserveAll } from '../store-writes.js';
+import { ensureAddresses, ensurePool, joinIfAbsent, poolShape } from '../store-writes.js';
 import type { RepairAddress, RepairPool } from './repair-plan.js';
 
 /** What happened (or, in a dry run, would happen) to one pool this host's Docker uses. */
@@ -84,53 +78,20 @@ export class Repairer {
         return out;
       }
     }
-    await this.ensureAddresses(p, pool, dryRun, deadline, out);
+    const w = { store: this.store, lists: this.lists, poolId: p.id, pool, dryRun, deadline };
+    const addresses = await ensureAddresses(w, p.addresses, (a, now) =>
+      Repairer.judge(p.id, a, now),
+    );
+    out.addresses = { created: addresses.created, present: addresses.present };
+    out.conflicts.push(...addresses.conflicts);
     return out;
   }
 
-  private async ensureAddresses(
-    p: RepairPool,
-    pool: StoredPool | undefined,
-    dryRun: boolean,
-    deadline: Deadline,
-    out: RepairOutcome,
-  ): Promise<void> {
-    const held = new Map<string, StoredAddress>(
-      pool ? (await this.lists.listAddresses(p.id, deadline)).addresses.map((a) => [a.ip, a]) : [],
-    );
-    const missing = p.addresses.filter((a) => {
-      const now = held.get(a.ip);
-      if (now) {
-        this.compare(p.id, a, now, out);
-      }
-      return !now;
-    });
-    if (dryRun || !pool) {
-      out.addresses.created += missing.length;
-      return;
-    }
-    const results = await reserveAll(this.store, pool, missing, deadline);
-    results.forEach((r, i) => {
-      const a = missing[i]!;
-      if (r.kind === 'reserved') {
-        out.addresses.created++;
-      } else if (r.kind === 'taken') {
-        this.compare(p.id, a, r.existing, out);
-      } else {
-        out.conflicts.push(`address ${a.ip} of pool ${p.id}: the pool was deleted meanwhile`);
-      }
-    });
-  }
-
-  /** An address etcd holds: this node's is `present`; another node's is a conflict. */
-  private compare(poolId: string, a: RepairAddress, now: StoredAddress, out: RepairOutcome): void {
-    if (now.record.node === a.record.node) {
-      out.addresses.present++;
-      return;
-    }
-    out.conflicts.push(
-      `address ${a.ip} of pool ${poolId}: this host's Docker uses it (${a.what}), etcd holds it ` +
-        `for node ${now.record.node} (${now.record.type ?? 'endpoint'}); etcd's is kept`,
-    );
+  /** An address etcd holds: this node's is present, another node's a conflict. */
+  private static judge(poolId: string, a: RepairAddress, now: StoredAddress): string | undefined {
+    return now.record.node === a.record.node
+      ? undefined
+      : `address ${a.ip} of pool ${poolId}: this host's Docker uses it (${a.what}), etcd holds ` +
+          `it for node ${now.record.node} (${now.record.type ?? 'endpoint'}); etcd's is kept`;
   }
 }
