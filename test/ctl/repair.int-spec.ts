@@ -17,6 +17,13 @@ import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
 
+/** The keys of pool blue, without nonces. */
+function blueKeys(state: Record<string, unknown>): Record<string, unknown> {
+  return withoutNonces(
+    Object.fromEntries(Object.entries(state).filter(([k]) => k.includes('blue'))),
+  );
+}
+
 /**
  * `kontena-ipam-ctl repair` (issue #19) on a real etcd: what the plugin wrote for one host is
  * lost (a snapshot restore, a mistaken --forget-node), and repair registers it again from what
@@ -110,8 +117,6 @@ describe('kontena-ipam-ctl repair', () => {
 
   it('should register again what a snapshot restore lost, and change nothing on a second run', async () => {
     await hostWithNetworks();
-    const blueKeys = (state: Record<string, unknown>) =>
-      withoutNonces(Object.fromEntries(Object.entries(state).filter(([k]) => k.includes('blue'))));
     const before = blueKeys(await raw.state());
     await raw.client.delete().prefix(`${prefix}/`); // the restore: none of it is in etcd
 

@@ -134,9 +134,7 @@ export class DockerodeNetworks implements DockerNetworks {
       name: p.Name,
       enabled: p.Enabled,
       // The API answers {Prefix, Capability, Version} objects; older clients typed them as text.
-      types: (p.Config.Interface.Types as unknown[]).map((t) =>
-        typeof t === 'string' ? t : interfaceType(t),
-      ),
+      types: interfaceTypes(p.Config.Interface.Types),
       socket: p.Config.Interface.Socket,
     }));
   }
@@ -173,6 +171,12 @@ function statusOf(e: unknown): number | undefined {
     return undefined;
   }
   return typeof e.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+function interfaceTypes(types: unknown): string[] {
+  return Array.isArray(types)
+    ? types.map((t: unknown) => (typeof t === 'string' ? t : interfaceType(t)))
+    : [];
 }
 
 /** `docker.ipamdriver/1.0` from the API's `{Prefix, Capability, Version}`. */

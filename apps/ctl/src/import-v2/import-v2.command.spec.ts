@@ -38,17 +38,17 @@ describe('parseRepairArgs', () => {
   });
 });
 
-describe('a ctl command before it loads anything', () => {
-  const capture = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      out,
-      err,
-      output: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) },
-    };
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    output: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) },
   };
+}
 
+describe('a ctl command before it loads anything', () => {
   it('should print its usage on --help and exit 0', async () => {
     const c = capture();
     expect(await runImportV2(['--help'], c.output)).toBe(0);

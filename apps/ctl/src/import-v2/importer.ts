@@ -75,31 +75,28 @@ export class V2Importer {
   ): Promise<StoredPool | undefined> {
     const wanted = { id: p.id, record: p.record, subnet: p.subnet, node: p.creator };
     const ensured = await ensurePool(this.store, wanted, dryRun, deadline);
-    switch (ensured.kind) {
-      case 'created':
+    if (ensured.kind === 'created' || ensured.kind === 'present') {
+      if (ensured.kind === 'created') {
         this.log.log(`created pool ${p.id} with ${poolShape(p.record)} for node ${p.creator}`);
-        return ensured.pool;
-      case 'present':
-        out.pool = 'present';
-        return ensured.pool;
-      case 'absent':
-        return undefined;
-      case 'differs':
-        out.pool = 'conflict';
-        out.conflicts.push(
-          `pool ${p.id}: v3 holds it with ${poolShape(ensured.pool.record)}, 0.2 with ` +
-            `${poolShape(p.record)}; the v3 pool is kept and nothing of the 0.2 one is imported`,
-        );
-        return undefined;
-      case 'overlaps':
-        out.pool = 'conflict';
-        out.conflicts.push(
-          `pool ${p.id}: subnet ${p.record.subnet} overlaps subnet ${ensured.other.record.address} ` +
-            `of pool ${ensured.other.record.pool} in the v3 store; not imported (remove one of ` +
-            'the two networks, or import into an empty ETCD_PREFIX)',
-        );
-        return undefined;
+      }
+      out.pool = ensured.kind;
+      return ensured.pool;
     }
+    if (ensured.kind === 'differs') {
+      out.pool = 'conflict';
+      out.conflicts.push(
+        `pool ${p.id}: v3 holds it with ${poolShape(ensured.pool.record)}, 0.2 with ` +
+          `${poolShape(p.record)}; the v3 pool is kept and nothing of the 0.2 one is imported`,
+      );
+    } else if (ensured.kind === 'overlaps') {
+      out.pool = 'conflict';
+      out.conflicts.push(
+        `pool ${p.id}: subnet ${p.record.subnet} overlaps subnet ${ensured.other.record.address} ` +
+          `of pool ${ensured.other.record.pool} in the v3 store; not imported (remove one of ` +
+          'the two networks, or import into an empty ETCD_PREFIX)',
+      );
+    }
+    return undefined; // a conflict, or a dry run that would create it
   }
 
   private async ensureMembers(

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 
 import { IpamConfigModule, type IpamConfig } from '#app/config';
 import { CleanupStore, StoreModule } from '#app/store';
@@ -73,7 +73,7 @@ export function renderRepairText(r: RepairReport): string[] {
  * report. Docker unreachable throws DockerUnavailable: nothing was written.
  */
 export async function repair(
-  app: { get<T>(token: unknown): T },
+  app: INestApplicationContext,
   config: IpamConfig,
   dryRun: boolean,
 ): Promise<RepairReport> {
