@@ -9,6 +9,7 @@ import {
   type DockerNetwork,
   type DockerNetworks,
 } from '../../apps/cleanup/src/docker/docker-networks.js';
+import type { DockerPlugin } from '../../apps/cleanup/src/docker/driver-names.js';
 import type { CleanupReport } from '../../apps/cleanup/src/report.js';
 
 /**
@@ -18,6 +19,8 @@ import type { CleanupReport } from '../../apps/cleanup/src/report.js';
 export class FakeDocker implements DockerNetworks {
   readonly where = 'unix:///fake/docker.sock';
   networks: DockerNetwork[] = [];
+  /** The managed plugins `GET /plugins` lists. */
+  installed: DockerPlugin[] = [];
   down = false;
   onList?: () => Promise<void>;
   pings = 0;
@@ -28,6 +31,10 @@ export class FakeDocker implements DockerNetworks {
     return this.down
       ? Promise.reject(new DockerUnavailable(`Docker is unreachable at ${this.where}: down`))
       : Promise.resolve();
+  }
+
+  plugins(): Promise<DockerPlugin[]> {
+    return Promise.resolve(this.installed);
   }
 
   async list(): Promise<DockerNetwork[]> {

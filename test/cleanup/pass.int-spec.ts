@@ -73,6 +73,42 @@ describe('the cleanup pass on a real etcd', () => {
   const addressKeys = async (poolId: string) =>
     (await raw.keys(`addresses/${poolId}/`)).map((k) => k.slice(`addresses/${poolId}/`.length));
 
+  // Issue #19: a managed plugin's networks carry the driver kontena-ipam:latest; without
+  // --driver the pass must still see them as this plugin's, not free what they use.
+  it.each([
+    { name: 'the managed plugin Docker lists', plugin: 'reg.example/kontena-ipam:0.3.0' },
+    { name: "a network's driver of our name and a tag", plugin: undefined },
+  ])('should find the driver name of $name itself', async ({ plugin }) => {
+    const driver = plugin ?? 'kontena-ipam:latest';
+    await a.pools.requestPool(shared('managed', '10.81.4.0/24'));
+    await take(a, 'managed', '10.81.4.10'); // a container
+    await take(a, 'managed', '10.81.4.11'); // an orphan
+    docker.installed = plugin
+      ? [
+          {
+            name: plugin,
+            enabled: true,
+            types: ['docker.ipamdriver/1.0'],
+            socket: 'kontena-ipam.sock',
+          },
+        ]
+      : [];
+    docker.networks = [
+      dockerNetwork('managed', {
+        ipamDriver: driver,
+        poolOption: 'managed',
+        configs: [{ subnet: '10.81.4.0/24', auxAddresses: [] }],
+        endpoints: [{ name: 'c1', ipv4: '10.81.4.10' }],
+      }),
+    ];
+
+    const report = await cleanup.run();
+
+    expect(report).toMatchObject({ ok: true, driver: `kontena-ipam, ${driver}` });
+    expect(poolOf(report.pools, 'managed')).toMatchObject({ kept: 2, freed: 1 });
+    expect(await addressKeys('managed')).toEqual(['10.81.4.1', '10.81.4.10']);
+  });
+
   it("should free this node's orphans and keep containers, gateways, aux addresses and other nodes' addresses", async () => {
     await a.pools.requestPool(shared('kontena', '10.81.0.0/24'));
     await b.pools.requestPool(shared('kontena'));

@@ -82,8 +82,8 @@ describe('the built plugin over its unix socket', () => {
     });
     expect(again.status).toBe(400);
     expect(again.body).toEqual({
-      Err: `address ${address.split('/')[0]} is already allocated in pool wire-static`,
-      Error: `address ${address.split('/')[0]} is already allocated in pool wire-static`,
+      Err: `address ${address.split('/')[0]} is already allocated in pool wire-static, held by node e2e-node for a container (or an --aux-address)`,
+      Error: `address ${address.split('/')[0]} is already allocated in pool wire-static, held by node e2e-node for a container (or an --aux-address)`,
     });
     const released = await call('IpamDriver.ReleaseAddress', {
       PoolID: 'wire-static',

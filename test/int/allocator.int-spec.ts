@@ -187,7 +187,7 @@ describe('allocators on a real etcd', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SubnetConflict);
       expect((err as Error).message).toBe(
-        `${row.pool} conflict: Conflict with network 10.90.10.0/24`,
+        `${row.pool} conflict: Conflict with network 10.90.10.0/24 of pool first; choose another --subnet`,
       );
       expect(await raw.dump()).toEqual(before);
     });
@@ -258,7 +258,8 @@ describe('allocators on a real etcd', () => {
         '10.70.1.2/30',
       );
       await expect(a.addresses.requestAddress({ poolId: 'tiny', options: {} })).rejects.toThrow(
-        'no addresses available in pool tiny',
+        'no addresses available in pool tiny: `kontena-ipam-ctl show tiny` lists who holds them; ' +
+          '`kontena-ipam-cleanup` on each host frees those its Docker no longer uses',
       );
     });
 
@@ -280,7 +281,9 @@ describe('allocators on a real etcd', () => {
         .requestAddress({ poolId: 'st', address: '10.70.2.10', options: {} })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AddressInUse);
-      expect((err as Error).message).toBe('address 10.70.2.10 is already allocated in pool st');
+      expect((err as Error).message).toBe(
+        'address 10.70.2.10 is already allocated in pool st, held by node node-a for container web-1',
+      );
     });
 
     it.each([
@@ -321,7 +324,15 @@ describe('allocators on a real etcd', () => {
       await a.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.20', options: {} });
       await expect(
         b.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.20', options: gateway }),
-      ).rejects.toThrow(AddressInUse);
+      ).rejects.toThrow(
+        'address 10.70.4.20 is already allocated in pool gw, held by node node-a for a container (or an --aux-address)',
+      );
+      // A custom gateway is not free for a container: the message says whose gateway it is.
+      await expect(
+        b.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.254', options: {} }),
+      ).rejects.toThrow(
+        'address 10.70.4.254 is already allocated in pool gw, held by node node-a as a network gateway',
+      );
       // Releasing a gateway keeps it while the pool lives.
       await a.addresses.releaseAddress({ poolId: 'gw', address: '10.70.4.254' });
       await a.addresses.releaseAddress({ poolId: 'gw', address: '10.70.4.1' });

@@ -134,6 +134,19 @@ export async function startRegistration(opts: {
 }
 
 /**
+ * The store's state (RawEtcd.state) without the nonces of the writes (`req`, `reqs`): what a
+ * re-registration (kontena-ipam-ctl repair) restores.
+ */
+export function withoutNonces(state: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(state).map(([k, v]) => {
+      const { req: _req, reqs: _reqs, ...rest } = v as Record<string, unknown>;
+      return [k, rest];
+    }),
+  );
+}
+
+/**
  * A raw etcd client for assertions about what is stored: tests check the keys themselves, not
  * only what the allocators say.
  */

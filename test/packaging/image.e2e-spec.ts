@@ -43,7 +43,8 @@ const DEV_ONLY = Object.entries(lock.packages)
 // build-plugin.sh's defaults: the image kontena-ipam:latest becomes the plugin kontena-ipam.
 const IMAGE = 'kontena-ipam:latest';
 const PLUGIN = 'kontena-ipam';
-const BASE_IMAGE = 'ipam-test-node:local';
+// Named by the Node inside: after a Node upgrade on this machine the base is imported afresh.
+const BASE_IMAGE = `ipam-test-node:${process.versions.node}`;
 const SUPERNET = '10.231.0.0/16';
 const SUPERNET_SUBNET = /^10\.231\.\d+\.0\/24$/;
 const BUILD_TIMEOUT_MS = 480_000;
@@ -194,19 +195,26 @@ describe('packaging: the image, the container and the managed plugin', () => {
       ...DEV_ONLY.map((d) => `test ! -e "node_modules/${d}" || echo "dev dependency ${d}"`),
       'test -e node_modules/etcd3 || echo "missing etcd3"',
       'test ! -e /src || echo "build leftovers in /src"',
+      'echo "help: $(kontena-ipam --help | tail -n 1)"',
       ...(cleanup ? ['bin/kontena-ipam-cleanup --help >/dev/null && echo "cleanup help ok"'] : []),
     ].join('\n');
     const res = await host.docker(['run', '--rm', '--net', 'none', IMAGE, 'sh', '-c', script], {
       timeoutMs: 120_000,
     });
     const lines = res.stdout.trim().split('\n');
-    expect(lines.slice(0, 5).sort()).toEqual([
+    expect(lines.slice(0, 9).sort()).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
       'bin',
       'dist',
       'docker',
+      'docs',
       'node_modules',
       'package.json',
     ]);
+    // --help points at the README and docs/ the image holds (issue #19).
+    expect(lines).toContain('help: See /app/README.md and /app/docs/ for details.');
     expect(lines).toContain(`version ${pkg.version}`);
     expect(lines.filter((l) => /^(dev dependency|missing|build leftovers)/.test(l))).toEqual([]);
     expect(lines.includes('cleanup help ok')).toBe(cleanup);

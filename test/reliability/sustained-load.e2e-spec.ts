@@ -94,7 +94,7 @@ describe('sustained load', () => {
       if (ok(r)) {
         return true;
       }
-      if (r.status === 400 && /^no addresses available in pool load$/.test(r.err ?? '')) {
+      if (r.status === 400 && (r.err ?? '').startsWith('no addresses available in pool load: ')) {
         exhausted++;
       } else {
         unexpected.push(r);

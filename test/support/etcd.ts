@@ -69,6 +69,11 @@ export interface StartEtcdOptions {
   timeoutMs?: number;
   /** Extra etcd flags for every member. */
   extraArgs?: readonly string[];
+  /**
+   * Serve the v2 API too (`--enable-v2`, etcd 3.4 and 3.5 only): kontena-ipam 0.2's keyspace
+   * for the import tests, written with etcdV2Put.
+   */
+  enableV2?: boolean;
 }
 
 const ETCD_BIN = process.env.ETCD_BIN ?? 'etcd';
@@ -224,7 +229,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   }
   const label = sanitize(opts.name ?? 'etcd');
   const timeoutMs = opts.timeoutMs ?? 20_000;
-  const extraArgs = opts.extraArgs ?? [];
+  const extraArgs = [...(opts.extraArgs ?? []), ...(opts.enableV2 ? ['--enable-v2'] : [])];
   sweepStaleEtcdDirs();
   const dir = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${label}-`));
   writeOwnerFileSync(dir, { kind: 'etcd' });
@@ -494,6 +499,23 @@ export async function etcdDeletePrefix(
     range_end: prefixEnd(prefix).toString('base64'),
   });
   return typeof res.deleted === 'string' ? Number(res.deleted) : 0;
+}
+
+/**
+ * Sets one key through etcd's v2 API (`PUT /v2/keys/<key>`, parent directories created as
+ * needed), as kontena-ipam 0.2 wrote its state; needs a member started with `enableV2`.
+ */
+export async function etcdV2Put(endpoint: string, key: string, value: string): Promise<void> {
+  const res = await fetch(new URL(`/v2/keys${key}`, endpoint), {
+    method: 'PUT',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ value }).toString(),
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`etcd v2 PUT ${key} failed: HTTP ${res.status}: ${text}`);
+  }
 }
 
 /** Waits (bounded) until an etcd endpoint answers GET /version; for externally given endpoints. */

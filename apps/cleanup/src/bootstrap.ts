@@ -1,12 +1,11 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 
-import { ConfigError, configWarnings, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, STDERR_ONLY } from '#app/logging';
+import { ConfigError, type IpamConfig } from '#app/config';
 
 import { renderCheckJson, renderCheckText } from './check.js';
 import { CheckModule } from './check.module.js';
 import { CheckService } from './check.service.js';
+import { openCommandContext } from './command-context.js';
 import type { CleanupOptions, CliAction } from './cli.js';
 import { CleanupModule } from './cleanup.module.js';
 import { CleanupService } from './cleanup.service.js';
@@ -58,18 +57,8 @@ export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
     job = (app, config) => pass(app, config, action.options, signal);
   }
   try {
-    const app = await NestFactory.createApplicationContext(appModule, {
-      bufferLogs: true,
-      abortOnError: false,
-    });
+    const { app, config } = await openCommandContext(appModule);
     try {
-      const config = app.get<IpamConfig>(ipamConfig.KEY);
-      const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
-      app.useLogger(logger);
-      app.flushLogs();
-      for (const warning of configWarnings(config)) {
-        logger.warn(warning, 'Config');
-      }
       const outcome = await job(app, config);
       if (outcome.stdout.length > 0) {
         process.stdout.write(outcome.stdout.map((l) => `${l}\n`).join(''));

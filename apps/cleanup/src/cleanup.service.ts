@@ -22,6 +22,7 @@ import {
   DockerUnavailable,
   type DockerNetworks,
 } from './docker/docker-networks.js';
+import { driverNames } from './docker/driver-names.js';
 import { describeHolders, forgetConflicts, liveConflicts, passConflicts } from './node-liveness.js';
 import {
   classifyAddress,
@@ -110,8 +111,6 @@ export class CleanupService {
 
   private async pass(run: Run): Promise<void> {
     const { options, report, signal } = run;
-    const driver = options.driver ?? this.config.driverName;
-    report.driver = driver;
 
     // 0. Nobody else holds this NODE_ID: its addresses are this host's alone.
     await this.refuseSharedNodeId(run);
@@ -129,8 +128,14 @@ export class CleanupService {
 
     // 3. Docker's view, then etcd's.
     const networks = await this.docker.list();
+    const drivers =
+      options.driver === undefined
+        ? driverNames(this.config.driverName, await this.docker.plugins(), networks)
+        : [options.driver];
+    const driver = drivers.join(', ');
+    report.driver = driver;
     const { pools } = await this.store.listPools(this.store.deadline());
-    const view = readDockerView(networks, pools, driver);
+    const view = readDockerView(networks, pools, drivers);
     this.log.log(
       `Docker lists ${view.driverNetworks} network(s) of IPAM driver ${driver} and ` +
         `${view.known.size} address(es) in use; etcd holds ${pools.length} pool(s)`,

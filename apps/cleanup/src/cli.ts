@@ -15,8 +15,10 @@ Options:
   --pool NAME            only this pool (a network option name or a local-... pool id)
   --quiesce SECONDS      wait this long after recording the etcd revision, so that containers
                          that were starting show up in Docker, 0-3600 (default: 10)
-  --driver NAME          this plugin's IPAM driver name in Docker (default: the file name of
-                         KONTENA_IPAM_SOCKET without .sock, i.e. kontena-ipam)
+  --driver NAME          this plugin's IPAM driver name in Docker (default: every name it has
+                         there: the file name of KONTENA_IPAM_SOCKET without .sock, i.e.
+                         kontena-ipam, and each managed plugin on a socket of that name, such
+                         as kontena-ipam:latest)
   --forget-node NODE_ID  instead of a pass: delete the addresses (gateways excepted) and pool
                          memberships of NODE_ID, a node gone for good, then the pools it leaves
                          without members; needs --yes unless --dry-run; never this node's id

@@ -258,7 +258,7 @@ describe('readDockerView', () => {
         }),
       ],
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view.uses).toEqual(
       new Map([
@@ -280,7 +280,7 @@ describe('readDockerView', () => {
         }),
       ),
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view.uses.get('blue')).toEqual(use(['a', 'b']));
   });
@@ -298,7 +298,7 @@ describe('readDockerView', () => {
         }),
       ],
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(Object.fromEntries(view.known)).toEqual({
       '10.81.128.5': { use: 'container', network: 'gw' },
@@ -318,7 +318,7 @@ describe('readDockerView', () => {
         }),
       ],
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view).toEqual({ known: new Map(), uses: new Map(), driverNetworks: 0, warnings: [] });
   });
@@ -335,7 +335,7 @@ describe('readDockerView', () => {
         }),
       ],
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view.uses.get('kontena')).toEqual(use([], ['renamed']));
     expect(view.known.get('10.81.128.9')).toEqual({ use: 'container', network: 'renamed' });
@@ -358,7 +358,7 @@ describe('readDockerView', () => {
         }),
       ],
       pools,
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view.warnings).toEqual([
       'Docker network lost uses pool gone, which is not in etcd',
@@ -386,7 +386,7 @@ describe('readDockerView', () => {
         }),
       ],
       [...pools, pool('blue:v6', 'fd00:1::/64'), pool('green:v6', 'fd00:2::/64')],
-      'kontena-ipam',
+      ['kontena-ipam'],
     );
     expect(view.uses.get('blue')).toEqual(use(['dual']));
     expect(view.uses.get('blue:v6')).toEqual(use(['dual']));

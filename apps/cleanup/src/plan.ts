@@ -84,7 +84,7 @@ export interface DockerView {
 export function readDockerView(
   networks: readonly DockerNetwork[],
   pools: readonly StoredPool[],
-  driver: string,
+  drivers: readonly string[],
 ): DockerView {
   const view: DockerView = { known: new Map(), uses: new Map(), driverNetworks: 0, warnings: [] };
   const subnets = pools.flatMap((p) => {
@@ -107,7 +107,7 @@ export function readDockerView(
       const subnet = config.subnet === undefined ? undefined : Prefix.tryParse(config.subnet);
       return config.subnet !== undefined && subnet === undefined ? [] : [{ config, subnet }];
     });
-    if (sameDriver(network.ipamDriver, driver)) {
+    if (drivers.some((driver) => sameDriver(network.ipamDriver, driver))) {
       view.driverNetworks++;
       remember(view, network);
       for (const { config, subnet } of entries.length > 0 ? entries : [{ config: undefined }]) {
@@ -142,7 +142,7 @@ export function readDockerView(
         useOf(s.id).foreign.push(network.name);
       }
       view.warnings.push(
-        `Docker network ${network.name} has IPAM driver ${network.ipamDriver || '(none)'}, not ${driver}, ` +
+        `Docker network ${network.name} has IPAM driver ${network.ipamDriver || '(none)'}, not ${drivers.join(' or ')}, ` +
           `yet overlaps pool ${overlapped.map((s) => s.id).join(', ')}: its addresses and ` +
           `this node's membership are kept (does --driver name the plugin?)`,
       );

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseArgs, readVersion } from './cli.js';
+import { existsSync } from 'node:fs';
+
+import { parseArgs, readVersion, usage, USAGE } from './cli.js';
 
 describe('parseArgs', () => {
   it.each([
@@ -24,5 +26,22 @@ describe('readVersion', () => {
 
   it('says unknown when there is none', () => {
     expect(readVersion('file:///nowhere/at/all.js')).toBe('unknown');
+  });
+});
+
+// Issue #19: --help pointed at a README the image did not hold.
+describe('usage', () => {
+  it('should point at the README and docs/ of this checkout, which exist', () => {
+    const text = usage(import.meta.url);
+    const match = /^See (\S+README\.md) and (\S+docs)\/ for details\.$/m.exec(text);
+    expect(match).not.toBeNull();
+    expect(existsSync(match?.[1] ?? '')).toBe(true);
+    expect(existsSync(match?.[2] ?? '')).toBe(true);
+  });
+
+  it('should point at nothing where there is no README', () => {
+    const text = usage('file:///nowhere/at/all.js');
+    expect(text).toBe(USAGE);
+    expect(text).not.toMatch(/README/);
   });
 });

@@ -27,9 +27,18 @@ socket, /healthz and /readyz on TCP. Configured only by environment variables:
 Options:
   -h, --help     show this help and exit
   -v, --version  print the version and exit
-
-See README.md for details.
 `;
+
+/**
+ * USAGE, and where the documentation is when this installation has it: the README and docs/
+ * beside package.json (a checkout, the image's /app). Nothing points at a file that is not there.
+ */
+export function usage(from: string = import.meta.url): string {
+  const root = packageRoot(from);
+  return root !== undefined && existsSync(join(root, 'README.md'))
+    ? `${USAGE}\nSee ${join(root, 'README.md')} and ${join(root, 'docs')}/ for details.\n`
+    : USAGE;
+}
 
 export type CliAction =
   | { kind: 'run' }
@@ -57,23 +66,36 @@ export function parseArgs(args: readonly string[]): CliAction {
   }
 }
 
-/**
- * The version from the repository's package.json, found by walking up from `from` (a module URL):
- * the built main.js sits four levels below it, the TypeScript source three.
- */
+/** The version from the repository's package.json (packageRoot). */
 export function readVersion(from: string = import.meta.url): string {
+  const root = packageRoot(from);
+  return root === undefined ? 'unknown' : (kontenaPackage(root)?.version ?? 'unknown');
+}
+
+function kontenaPackage(dir: string): { version: string } | undefined {
+  const candidate = join(dir, 'package.json');
+  if (!existsSync(candidate)) {
+    return undefined;
+  }
+  const pkg: unknown = JSON.parse(readFileSync(candidate, 'utf8'));
+  return isJsonObject(pkg) && pkg.name === 'kontena-ipam' && typeof pkg.version === 'string'
+    ? { version: pkg.version }
+    : undefined;
+}
+
+/**
+ * The directory of the repository's package.json, found by walking up from `from` (a module
+ * URL): the built main.js sits four levels below it, the TypeScript source three.
+ */
+function packageRoot(from: string): string | undefined {
   let dir = dirname(fileURLToPath(from));
   for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg: unknown = JSON.parse(readFileSync(candidate, 'utf8'));
-      if (isJsonObject(pkg) && pkg.name === 'kontena-ipam' && typeof pkg.version === 'string') {
-        return pkg.version;
-      }
+    if (kontenaPackage(dir)) {
+      return dir;
     }
     const parent = dirname(dir);
     if (parent === dir) {
-      return 'unknown';
+      return undefined;
     }
     dir = parent;
   }

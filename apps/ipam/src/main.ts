@@ -8,7 +8,7 @@ import {
 import { IpamLogger } from '#app/logging';
 
 import type { Listeners } from './app.module.js';
-import { parseArgs, readVersion, USAGE } from './cli.js';
+import { parseArgs, readVersion, usage } from './cli.js';
 import { exitOnCrash } from './exit-on-crash.js';
 import { HealthServer } from './health/health-server.js';
 import { PluginServer } from './plugin-server/plugin-server.js';
@@ -31,13 +31,13 @@ async function main(): Promise<void> {
   const action = parseArgs(process.argv.slice(2));
   switch (action.kind) {
     case 'help':
-      process.stdout.write(USAGE);
+      process.stdout.write(usage());
       return;
     case 'version':
       process.stdout.write(`${readVersion()}\n`);
       return;
     case 'usage-error':
-      process.stderr.write(`kontena-ipam: ${action.message}\n\n${USAGE}`);
+      process.stderr.write(`kontena-ipam: ${action.message}\n\n${usage()}`);
       process.exitCode = 2;
       return;
     case 'run':

@@ -188,7 +188,7 @@ export class AddressAllocator {
       if (call.req.gateway && result.existing.record.type === 'gateway') {
         return replyWith(state, ip);
       }
-      throw new AddressInUse(ip, call.req.poolId);
+      throw new AddressInUse(ip, call.req.poolId, result.existing.record);
     }
     this.states.forget(state); // 'pool-gone'
     return undefined;

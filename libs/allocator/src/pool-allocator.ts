@@ -176,7 +176,7 @@ export class PoolAllocator implements OnModuleDestroy {
         return { again: 'fresh' }; // the view may be behind a release: make sure
       }
       if (clash && wanted.subnet) {
-        throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString());
+        throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString(), clash.pool);
       }
       throw new SupernetExhausted((dynamic?.supernet ?? this.supernet).toString());
     }

@@ -1,3 +1,5 @@
+import type { EnvName } from './ipam-env.js';
+
 /** Log level names, in increasing severity. The numeric LOG_LEVEL values 0–3 index this list. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -40,4 +42,14 @@ export interface IpamConfig {
   /** Where the health endpoint listens; `host` has no brackets (ready for `server.listen`). */
   health: { host: string; port: number };
   dockerHost: string;
+  /** Where the values came from, for the start-up log and configWarnings. */
+  sources?: ConfigSources;
+}
+
+/** What the environment gave, and what it did not. */
+export interface ConfigSources {
+  /** Variables unset (or empty), so their default is in force; NODE_ID's is the host name. */
+  defaulted: readonly EnvName[];
+  /** Variables set that nothing reads but that look like one that is (env-lookalikes.ts). */
+  lookalikes: readonly { name: string; meant: EnvName }[];
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from './config-error.js';
 import type { IpamConfig } from './ipam-config.js';
+import type { EnvName } from './ipam-env.js';
 import { configWarnings } from './config-warnings.js';
 import { loadConfig, redactedConfig } from './load-config.js';
 
@@ -16,21 +17,7 @@ const DIRECTORY = dirname(READABLE);
 const MISSING = '/nonexistent/kontena-ipam/ca.pem';
 const PASSWORD = 's3cr3t-Pa55word';
 
-const DEFAULTS: IpamConfig = {
-  nodeId: hostname(),
-  etcd: { endpoints: ['http://localhost:2379'], prefix: '/kontena/ipam', waitTimeoutSeconds: 60 },
-  logLevel: 'info',
-  supernet: '10.80.0.0/12',
-  subnetLength: 24,
-  subnet6Length: 64,
-  socketPath: '/run/docker/plugins/kontena-ipam.sock',
-  driverName: 'kontena-ipam',
-  avoidHostRoutes: true,
-  health: { host: '127.0.0.1', port: 2275 },
-  dockerHost: 'unix:///var/run/docker.sock',
-};
-
-const ALL_NAMES = [
+const ALL_NAMES: EnvName[] = [
   'NODE_ID',
   'ETCD_ENDPOINT',
   'ETCD_PREFIX',
@@ -50,6 +37,21 @@ const ALL_NAMES = [
   'KONTENA_IPAM_HEALTH_LISTEN',
   'DOCKER_HOST',
 ];
+
+const DEFAULTS: IpamConfig = {
+  nodeId: hostname(),
+  etcd: { endpoints: ['http://localhost:2379'], prefix: '/kontena/ipam', waitTimeoutSeconds: 60 },
+  logLevel: 'info',
+  supernet: '10.80.0.0/12',
+  subnetLength: 24,
+  subnet6Length: 64,
+  socketPath: '/run/docker/plugins/kontena-ipam.sock',
+  driverName: 'kontena-ipam',
+  avoidHostRoutes: true,
+  health: { host: '127.0.0.1', port: 2275 },
+  dockerHost: 'unix:///var/run/docker.sock',
+  sources: { defaulted: ALL_NAMES, lookalikes: [] },
+};
 
 /** The ConfigError thrown by loadConfig (fails the test if nothing or something else is thrown). */
 function configErrorOf(env: Env): ConfigError {
@@ -77,10 +79,16 @@ describe('loadConfig: accepted values', () => {
       expected: DEFAULTS,
     },
     {
-      name: 'unrelated variables are ignored',
+      name: 'unrelated variables are ignored, a lookalike is only noted',
       env: { PATH: '/bin', ETCD_ENDPOINTS: 'nonsense', HOME: '' },
       pick: (c) => c,
-      expected: DEFAULTS,
+      expected: {
+        ...DEFAULTS,
+        sources: {
+          defaulted: ALL_NAMES,
+          lookalikes: [{ name: 'ETCD_ENDPOINTS', meant: 'ETCD_ENDPOINT' }],
+        },
+      },
     },
     // NODE_ID
     {
@@ -864,6 +872,12 @@ describe('redactedConfig', () => {
           tls: { caFile: READABLE },
           auth: { username: 'ipam', password: '***' },
         },
+        sources: {
+          defaulted: ALL_NAMES.filter(
+            (n) => !['ETCD_USERNAME', 'ETCD_PASSWORD', 'ETCD_CA_FILE', 'ETCD_ENDPOINT'].includes(n),
+          ),
+          lookalikes: [],
+        },
       },
     },
   ];
@@ -917,6 +931,78 @@ describe('configWarnings', () => {
     const found = configWarnings(loadConfig(env));
     expect(found).toEqual(warnings);
     expect(found.join('\n')).not.toContain(PASSWORD);
+  });
+
+  // Issue #19: a typo leaves the default in force without a word.
+  it.each([
+    {
+      name: 'a plural, the right one unset',
+      env: { ETCD_ENDPOINTS: 'http://etcd:2379' },
+      warning:
+        'ETCD_ENDPOINTS is set but not read: did you mean ETCD_ENDPOINT? ETCD_ENDPOINT is unset, so its default http://localhost:2379 is used',
+    },
+    {
+      name: 'a missing underscore',
+      env: { KONTENA_IPAM_SUBNETLENGTH: '16' },
+      warning:
+        'KONTENA_IPAM_SUBNETLENGTH is set but not read: did you mean KONTENA_IPAM_SUBNET_LENGTH? KONTENA_IPAM_SUBNET_LENGTH is unset, so its default 24 is used',
+    },
+    {
+      name: 'lower case, the right one set too',
+      env: { node_id: 'a', NODE_ID: 'b' },
+      warning: 'node_id is set but not read: did you mean NODE_ID? NODE_ID is set and used',
+    },
+    {
+      name: 'a dash for an underscore',
+      env: { 'LOG-LEVEL': 'debug' },
+      warning:
+        'LOG-LEVEL is set but not read: did you mean LOG_LEVEL? LOG_LEVEL is unset, so its default 1 is used',
+    },
+    {
+      name: 'NODE_ID without an underscore',
+      env: { NODEID: 'x' },
+      warning:
+        'NODEID is set but not read: did you mean NODE_ID? NODE_ID is unset, so the host name is used',
+    },
+  ])('should name the variable meant: $name', ({ env, warning }) => {
+    expect(configWarnings(loadConfig(env))).toEqual([warning]);
+  });
+
+  it.each([
+    { name: 'short names one edit away', env: { NODE_IP: '10.0.0.1', NODE_ENV: 'production' } },
+    {
+      name: "other programs' variables",
+      env: { ETCDCTL_API: '3', ETCDCTL_ENDPOINTS: 'x', PATH: '/bin' },
+    },
+    { name: 'the variables themselves', env: { ETCD_ENDPOINT: 'http://e:2379', LOG_LEVEL: '2' } },
+  ])('should leave alone $name', ({ env }) => {
+    expect(configWarnings(loadConfig(env))).toEqual([]);
+  });
+
+  it.each([
+    { name: 'a short container id', nodeId: '3f2a9c1b7d4e', defaulted: true, loud: true },
+    { name: 'a whole container id', nodeId: 'a'.repeat(64), defaulted: true, loud: true },
+    { name: 'a host name', nodeId: 'node-1', defaulted: true, loud: false },
+    { name: 'hex of another length', nodeId: '3f2a9c1b7d4', defaulted: true, loud: false },
+    {
+      name: 'a container id set on purpose',
+      nodeId: '3f2a9c1b7d4e',
+      defaulted: false,
+      loud: false,
+    },
+  ])('should warn loudly of a NODE_ID defaulted to $name: $loud', ({ nodeId, defaulted, loud }) => {
+    const base = loadConfig(defaulted ? {} : { NODE_ID: nodeId });
+    const found = configWarnings({ ...base, nodeId });
+    expect(found).toEqual(
+      loud
+        ? [
+            `NODE_ID=${nodeId}: NODE_ID is unset and the host name looks like a container id. ` +
+              'A re-created container gets another one, and the addresses its predecessor holds ' +
+              'are never released. Set NODE_ID to a name that stays with this Docker host ' +
+              '(e.g. -e NODE_ID=$(hostname) on the host)',
+          ]
+        : [],
+    );
   });
 });
 

@@ -11,7 +11,8 @@ import {
   parseSupernet6,
   redactUserinfo,
 } from './env-rules.js';
-import type { IpamConfig } from './ipam-config.js';
+import { findLookalikes } from './env-lookalikes.js';
+import type { ConfigSources, IpamConfig } from './ipam-config.js';
 import { ENV_DEFAULTS, ENV_NAMES, IpamEnv, SECRET_ENV_NAMES, type EnvName } from './ipam-env.js';
 
 /** What `NAME=value` shows instead of a secret. */
@@ -45,7 +46,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
   if (errors.length > 0) {
     throw new ConfigError(describeProblems(errors, raw, given));
   }
-  return deepFreeze(toConfig(dto));
+  const sources: ConfigSources = {
+    defaulted: ENV_NAMES.filter((name) => given[name] === undefined),
+    lookalikes: findLookalikes(env, ENV_NAMES),
+  };
+  return deepFreeze({ ...toConfig(dto), sources });
 }
 
 /**

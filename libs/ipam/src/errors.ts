@@ -46,13 +46,16 @@ export class PoolMismatch extends IpamError {
   readonly code = 'pool-mismatch';
 }
 
+/** A static subnet overlapping a reserved one: names the pool holding the other subnet. */
 export class SubnetConflict extends IpamError {
   readonly code = 'subnet-conflict';
   constructor(
     readonly subnet: string,
     readonly other: string,
+    readonly otherPool?: string,
   ) {
-    super(`${subnet} conflict: Conflict with network ${other}`);
+    const pool = otherPool === undefined ? '' : ` of pool ${otherPool}`;
+    super(`${subnet} conflict: Conflict with network ${other}${pool}; choose another --subnet`);
   }
 }
 
@@ -75,19 +78,44 @@ export class AddressOutOfRange extends IpamError {
   readonly code = 'address-out-of-range';
 }
 
+/** Who holds an address, from its stored record: named in AddressInUse's message. */
+export interface AddressHolder {
+  node: string;
+  /** `gateway`, `aux`, or `endpoint` (a container, or an aux address before Engine 29) */
+  type?: string;
+  /** the container's name (Engine 29 and later) */
+  name?: string;
+}
+
+function heldAs(h: AddressHolder): string {
+  if (h.type === 'gateway') {
+    return 'as a network gateway';
+  }
+  if (h.type === 'aux') {
+    return 'as an --aux-address';
+  }
+  return h.name === undefined ? 'for a container (or an --aux-address)' : `for container ${h.name}`;
+}
+
 export class AddressInUse extends IpamError {
   readonly code = 'address-in-use';
   constructor(
     readonly address: string,
     readonly poolId: string,
+    readonly holder?: AddressHolder,
   ) {
-    super(`address ${address} is already allocated in pool ${poolId}`);
+    const by = holder === undefined ? '' : `, held by node ${holder.node} ${heldAs(holder)}`;
+    super(`address ${address} is already allocated in pool ${poolId}${by}`);
   }
 }
 
+/** Says where to look (`show`) and how to free leaked addresses (the cleanup). */
 export class PoolExhausted extends IpamError {
   readonly code = 'pool-exhausted';
   constructor(readonly poolId: string) {
-    super(`no addresses available in pool ${poolId}`);
+    super(
+      `no addresses available in pool ${poolId}: \`kontena-ipam-ctl show ${poolId}\` lists ` +
+        'who holds them; `kontena-ipam-cleanup` on each host frees those its Docker no longer uses',
+    );
   }
 }

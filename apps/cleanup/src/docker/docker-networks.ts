@@ -4,10 +4,13 @@ import Docker, { type NetworkInspectInfo } from 'dockerode';
 import { ipamConfig, type IpamConfig } from '#app/config';
 
 import { dockerodeOptions } from './docker-host.js';
+import type { DockerPlugin } from './driver-names.js';
 
 /** One IPAM configuration entry of a Docker network (IPv4 or IPv6), as Docker shows it. */
 export interface DockerIpamConfig {
   subnet?: string;
+  /** `IPRange` (`--ip-range`): the pool's SubPool. */
+  ipRange?: string;
   gateway?: string;
   /** The values of `AuxiliaryAddresses` (`--aux-address name=ip`). */
   auxAddresses: string[];
@@ -34,6 +37,8 @@ export interface DockerNetworks {
   ping(): Promise<void>;
   /** Every network with an IPAM configuration or driver, inspected (endpoints included). */
   list(): Promise<DockerNetwork[]>;
+  /** The installed managed plugins (`GET /plugins`): this plugin's driver name may be one. */
+  plugins(): Promise<DockerPlugin[]>;
 }
 
 export const DOCKER_NETWORKS = Symbol('DOCKER_NETWORKS');
@@ -59,6 +64,7 @@ export function toDockerNetwork(info: NetworkInspectInfo): DockerNetwork {
     ...(poolOption ? { poolOption } : {}),
     configs: (ipam?.Config ?? []).map((c) => ({
       ...(c.Subnet ? { subnet: c.Subnet } : {}),
+      ...(c.IPRange ? { ipRange: c.IPRange } : {}),
       ...(c.Gateway ? { gateway: stripPrefix(c.Gateway) } : {}),
       auxAddresses: Object.values(c.AuxiliaryAddresses ?? {}).flatMap((a) =>
         a ? [stripPrefix(a)] : [],
@@ -123,6 +129,17 @@ export class DockerodeNetworks implements DockerNetworks {
     return networks;
   }
 
+  async plugins(): Promise<DockerPlugin[]> {
+    const list = await this.call('list plugins', () => this.docker.listPlugins());
+    return list.map((p) => ({
+      name: p.Name,
+      enabled: p.Enabled,
+      // The API answers {Prefix, Capability, Version} objects; older clients typed them as text.
+      types: interfaceTypes(p.Config.Interface.Types),
+      socket: p.Config.Interface.Socket,
+    }));
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -155,4 +172,19 @@ function statusOf(e: unknown): number | undefined {
     return undefined;
   }
   return typeof e.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+function interfaceTypes(types: unknown): string[] {
+  return Array.isArray(types)
+    ? types.map((t: unknown) => (typeof t === 'string' ? t : interfaceType(t)))
+    : [];
+}
+
+/** `docker.ipamdriver/1.0` from the API's `{Prefix, Capability, Version}`. */
+function interfaceType(t: unknown): string {
+  const field = (k: string): string => {
+    const v: unknown = typeof t === 'object' && t !== null ? Reflect.get(t, k) : undefined;
+    return typeof v === 'string' ? v : '';
+  };
+  return `${field('Prefix')}.${field('Capability')}/${field('Version')}`;
 }

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseRepairArgs } from '../repair/repair.command.js';
+import { parseImportArgs, runImportV2 } from './import-v2.command.js';
+
+describe('parseImportArgs', () => {
+  it.each([
+    { name: 'nothing', args: [], error: /--from URL is required/ },
+    {
+      name: 'a bare host',
+      args: ['--from', 'etcd:2379'],
+      error: /expected an http:\/\/ or https:\/\/ URL/,
+    },
+    { name: 'no URL at all', args: ['--from', 'not a url'], error: /not a URL/ },
+    { name: 'an unknown option', args: ['--from', 'http://e:2379', '--force'], error: /--force/ },
+    { name: 'a positional', args: ['http://e:2379'], error: /http:\/\/e:2379/ },
+  ])('should refuse $name', ({ args, error }) => {
+    const parsed = parseImportArgs(args);
+    expect('error' in parsed ? parsed.error : '').toMatch(error);
+  });
+
+  it('should take --from, --dry-run and --json', () => {
+    expect(parseImportArgs(['--from', 'https://e:2379', '--dry-run', '--json'])).toEqual({
+      from: new URL('https://e:2379'),
+      dryRun: true,
+      json: true,
+    });
+  });
+});
+
+describe('parseRepairArgs', () => {
+  it.each([
+    { args: [], want: { dryRun: false, json: false } },
+    { args: ['--dry-run'], want: { dryRun: true, json: false } },
+    { args: ['--pool', 'x'], want: { error: expect.stringMatching(/--pool/) } },
+  ])('$args', ({ args, want }) => {
+    expect(parseRepairArgs(args)).toEqual(want);
+  });
+});
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    output: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) },
+  };
+}
+
+describe('a ctl command before it loads anything', () => {
+  it('should print its usage on --help and exit 0', async () => {
+    const c = capture();
+    expect(await runImportV2(['--help'], c.output)).toBe(0);
+    expect(c.out.join('\n')).toMatch(/^Usage: kontena-ipam-ctl import-v2 --from URL/);
+    expect(c.err).toEqual([]);
+  });
+
+  it('should name the command and where to look on a usage error, and exit 2', async () => {
+    const c = capture();
+    expect(await runImportV2(['--dry-run'], c.output)).toBe(2);
+    expect(c.err).toEqual([
+      'kontena-ipam-ctl import-v2: --from URL is required: the etcd that holds the 0.2 keys (v2 API)',
+      '(kontena-ipam-ctl import-v2 --help lists the options)',
+    ]);
+  });
+});

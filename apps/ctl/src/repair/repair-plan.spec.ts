@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+
+import type { DockerNetwork } from '../../../cleanup/src/docker/docker-networks.js';
+import type { StoredPool } from '#app/store';
+import { planRepair } from './repair-plan.js';
+
+const net = (name: string, partial: Partial<DockerNetwork> = {}): DockerNetwork => ({
+  id: name,
+  name,
+  ipamDriver: 'kontena-ipam',
+  configs: [{ subnet: '10.81.0.0/24', auxAddresses: [] }],
+  endpoints: [],
+  ...partial,
+});
+const stored = (id: string, subnet: string): StoredPool => ({
+  id,
+  record: { subnet, gateway: '' },
+  createRevision: '1',
+});
+const DRIVERS = ['kontena-ipam'];
+
+describe('planRepair', () => {
+  it('should plan one pool per id, a reference per network, every address once', () => {
+    const plan = planRepair(
+      [
+        net('b', {
+          poolOption: 'blue',
+          configs: [
+            {
+              subnet: '10.81.0.0/24',
+              ipRange: '10.81.0.128/25',
+              gateway: '10.81.0.254',
+              auxAddresses: ['10.81.0.20'],
+            },
+          ],
+          endpoints: [{ name: 'web', ipv4: '10.81.0.130' }, { name: 'idle' }],
+        }),
+        net('a', { poolOption: 'blue', endpoints: [{ name: 'web', ipv4: '10.81.0.130' }] }),
+      ],
+      DRIVERS,
+      [],
+      'n1',
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.pools).toHaveLength(1);
+    expect(plan.pools[0]).toMatchObject({
+      id: 'blue',
+      // the first network in name order gives the shape: a has no --ip-range
+      record: { subnet: '10.81.0.0/24', gateway: '10.81.0.1/24' },
+      networks: ['a', 'b'],
+      addresses: [
+        {
+          ip: '10.81.0.130',
+          what: 'container web',
+          record: { node: 'n1', type: 'endpoint', name: 'web' },
+        },
+        {
+          ip: '10.81.0.20',
+          what: 'aux address',
+          record: { address: '10.81.0.20/24', type: 'endpoint' },
+        },
+        { ip: '10.81.0.254', what: 'gateway', record: { type: 'gateway' } },
+      ],
+    });
+  });
+
+  it.each([
+    {
+      name: 'a private network whose pool etcd lost',
+      networks: [net('p')],
+      pools: [],
+      problem: /network p \(10\.81\.0\.0\/24\) was created without --ipam-opt network=NAME/,
+    },
+    {
+      name: 'a network without an IPv4 subnet',
+      networks: [
+        net('v6', { poolOption: 'x', configs: [{ subnet: 'fd00::/64', auxAddresses: [] }] }),
+      ],
+      pools: [],
+      problem: /network v6 shows no IPv4 subnet/,
+    },
+    {
+      name: 'an address outside the subnet',
+      networks: [net('o', { poolOption: 'o', endpoints: [{ name: 'c', ipv4: '10.99.0.5' }] })],
+      pools: [],
+      problem: /network o: container c 10\.99\.0\.5 is not a host address of pool o's subnet/,
+    },
+    {
+      name: 'two local networks naming one pool with two subnets',
+      networks: [
+        net('a', { poolOption: 'x' }),
+        net('b', { poolOption: 'x', configs: [{ subnet: '10.82.0.0/24', auxAddresses: [] }] }),
+      ],
+      pools: [],
+      problem:
+        /network b names pool x with subnet 10\.82\.0\.0\/24, another local network with 10\.81\.0\.0\/24/,
+    },
+  ])('should report $name', ({ networks, pools, problem }) => {
+    expect(planRepair(networks, DRIVERS, pools, 'n1').problems).toEqual([
+      expect.stringMatching(problem),
+    ]);
+  });
+
+  it('should find a private pool by its subnet, and leave other drivers alone', () => {
+    const plan = planRepair(
+      [
+        net('p'),
+        net('bridge', { ipamDriver: 'default' }),
+        net('m', {
+          ipamDriver: 'kontena-ipam:latest',
+          poolOption: 'm',
+          configs: [{ subnet: '10.83.0.0/24', auxAddresses: [] }],
+        }),
+      ],
+      DRIVERS,
+      [stored('local-1234', '10.81.0.0/24')],
+      'n1',
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.pools.map((p) => [p.id, p.networks])).toEqual([
+      ['m', ['m']],
+      ['local-1234', ['p']],
+    ]);
+  });
+});

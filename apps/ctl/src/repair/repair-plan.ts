@@ -1,0 +1,148 @@
+import { Addr, Prefix } from '#app/net';
+import type { AddressRecord, PoolRecord, StoredPool } from '#app/store';
+
+import type { DockerNetwork } from '../../../cleanup/src/docker/docker-networks.js';
+import { sameDriver } from '../../../cleanup/src/plan.js';
+
+/**
+ * What `repair` wants etcd to hold for this host, read from its Docker (pure): each pool a local
+ * network of this plugin uses, with this node's references (one per network) and every address
+ * Docker shows there (containers, aux addresses, a custom gateway). The writes are
+ * create-if-absent (repairer.ts): what etcd holds already is kept.
+ */
+
+export interface RepairAddress {
+  ip: string;
+  record: AddressRecord;
+  /** `container web-1`, `aux address`, `gateway` (for the report) */
+  what: string;
+}
+
+export interface RepairPool {
+  id: string;
+  record: PoolRecord;
+  subnet: Prefix;
+  /** the local networks on the pool: this node's references */
+  networks: string[];
+  addresses: RepairAddress[];
+}
+
+export interface RepairPlan {
+  pools: RepairPool[];
+  /** one sentence each: a network (or an address of it) that cannot be registered again */
+  problems: string[];
+}
+
+interface NetworkPool {
+  id: string;
+  subnet: Prefix;
+  ipRange?: Prefix;
+}
+
+/** The pool of one network, or why it has none that can be written. */
+function poolOfNetwork(n: DockerNetwork, pools: readonly StoredPool[]): NetworkPool | string {
+  const config = n.configs.find((c) => Prefix.tryParse(c.subnet ?? '')?.family === 4);
+  const subnet = Prefix.tryParse(config?.subnet ?? '');
+  if (!config || !subnet) {
+    return `network ${n.name} shows no IPv4 subnet in docker network inspect`;
+  }
+  const id = n.poolOption ?? pools.find((p) => p.record.subnet === subnet.toString())?.id;
+  if (id === undefined) {
+    return (
+      `network ${n.name} (${subnet.toString()}) was created without --ipam-opt network=NAME and ` +
+      'no pool in etcd has its subnet: Docker does not show the private pool id it uses, so ' +
+      'it cannot be registered again; remove and create the network once its containers stop'
+    );
+  }
+  const ipRange = config.ipRange === undefined ? undefined : Prefix.tryParse(config.ipRange);
+  return { id, subnet, ...(ipRange ? { ipRange } : {}) };
+}
+
+/** The addresses Docker shows on `n`, as the plugin records them for `node`. */
+function addressesOf(
+  n: DockerNetwork,
+  p: NetworkPool,
+  node: string,
+  problems: string[],
+): RepairAddress[] {
+  const firstHost = p.subnet.firstHost()?.toString();
+  const wanted: { ip: string; what: string; type: 'gateway' | 'endpoint'; name?: string }[] = [
+    ...n.endpoints.flatMap((e) =>
+      e.ipv4
+        ? [{ ip: e.ipv4, what: `container ${e.name}`, type: 'endpoint' as const, name: e.name }]
+        : [],
+    ),
+    ...n.configs.flatMap((c) =>
+      c.auxAddresses.map((ip) => ({ ip, what: 'aux address', type: 'endpoint' as const })),
+    ),
+    ...n.configs.flatMap((c) =>
+      c.gateway && c.gateway !== firstHost
+        ? [{ ip: c.gateway, what: 'gateway', type: 'gateway' as const }]
+        : [],
+    ),
+  ];
+  const out: RepairAddress[] = [];
+  for (const w of wanted) {
+    const addr = Addr.tryParse(w.ip);
+    if (!addr || !p.subnet.isHost(addr)) {
+      problems.push(
+        `network ${n.name}: ${w.what} ${w.ip} is not a host address of pool ${p.id}'s subnet ${p.subnet.toString()}`,
+      );
+      continue;
+    }
+    out.push({
+      ip: addr.toString(),
+      what: w.what,
+      record: {
+        address: `${addr.toString()}/${p.subnet.length}`,
+        node,
+        type: w.type,
+        ...(w.name ? { name: w.name } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Plans a repair from this host's Docker networks of `drivers` (its other networks are not this
+ * plugin's) and the pools etcd holds (to find a private pool by its subnet).
+ */
+export function planRepair(
+  networks: readonly DockerNetwork[],
+  drivers: readonly string[],
+  pools: readonly StoredPool[],
+  node: string,
+): RepairPlan {
+  const byId = new Map<string, RepairPool>();
+  const problems: string[] = [];
+  const ours = networks.filter((n) => drivers.some((d) => sameDriver(n.ipamDriver, d)));
+  for (const n of [...ours].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = poolOfNetwork(n, pools);
+    if (typeof p === 'string') {
+      problems.push(p);
+      continue;
+    }
+    let pool = byId.get(p.id);
+    if (!pool) {
+      const gateway = `${p.subnet.firstHost()!.toString()}/${p.subnet.length}`;
+      const record: PoolRecord = {
+        subnet: p.subnet.toString(),
+        ...(p.ipRange ? { iprange: p.ipRange.toString() } : {}),
+        gateway,
+      };
+      pool = { id: p.id, record, subnet: p.subnet, networks: [], addresses: [] };
+      byId.set(p.id, pool);
+    } else if (!pool.subnet.equals(p.subnet)) {
+      problems.push(
+        `network ${n.name} names pool ${p.id} with subnet ${p.subnet.toString()}, another ` +
+          `local network with ${pool.subnet.toString()}: only the first is registered`,
+      );
+      continue;
+    }
+    pool.networks.push(n.name);
+    const seen = new Set(pool.addresses.map((a) => a.ip));
+    pool.addresses.push(...addressesOf(n, p, node, problems).filter((a) => !seen.has(a.ip)));
+  }
+  return { pools: [...byId.values()], problems };
+}

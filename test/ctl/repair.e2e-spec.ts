@@ -1,0 +1,133 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+
+import type { CtlOutput } from '../../apps/ctl/src/ctl-context.js';
+import { runRepairCommand } from '../../apps/ctl/src/repair/repair.command.js';
+import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
+import { RawEtcd, withoutNonces } from '../int/harness.js';
+import {
+  BUSYBOX_IMAGE,
+  ensureBusyboxImage,
+  registerPluginSpec,
+  startDockerd,
+  type DockerHost,
+} from '../support/dockerd.js';
+import { uniquePrefix } from '../support/prefix.js';
+
+const endpoints = inject('etcdEndpoints');
+const NODE = 'docker-1';
+
+/**
+ * `kontena-ipam-ctl repair` (issue #19) against a real dockerd using the built plugin: etcd
+ * loses what the plugin wrote for this host (as a snapshot restore from before the network
+ * would), repair registers it again from what dockerd shows, and dockerd's own releases then
+ * find it: the container and the network go as if nothing had happened.
+ */
+describe('kontena-ipam-ctl repair with a real dockerd', () => {
+  let host: DockerHost;
+  let plugin: PluginProcess;
+  let unregister: () => Promise<void>;
+  let raw: RawEtcd;
+  let prefix: string;
+
+  beforeAll(async () => {
+    host = await startDockerd({ netns: true, name: 'repair' });
+    await ensureBusyboxImage(host);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('repair-e2e');
+    raw = new RawEtcd(endpoints, prefix);
+    plugin = await startPlugin({
+      env: { NODE_ID: NODE, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
+    });
+    unregister = registerPluginSpec(plugin.driverName, plugin.socketPath);
+  });
+
+  afterEach(async () => {
+    // Containers and networks first: a stopped plugin would make `network rm` hang.
+    await host.docker(['rm', '-f', 'c1'], { allowFail: true });
+    await host.docker(['network', 'rm', 'repaired'], { allowFail: true });
+    await unregister();
+    await plugin.stop();
+    await raw.client.delete().prefix(`${prefix}/`);
+    raw.close();
+  });
+
+  it('should register a network and its container again after etcd lost them', async () => {
+    await host.docker([
+      'network',
+      'create',
+      '--ipam-driver',
+      plugin.driverName,
+      '--ipam-opt',
+      'network=repaired',
+      '--subnet',
+      '10.84.0.0/24',
+      '--ip-range',
+      '10.84.0.128/25',
+      '--aux-address',
+      'printer=10.84.0.20',
+      'repaired',
+    ]);
+    await host.docker([
+      'run',
+      '-d',
+      '--name',
+      'c1',
+      '--net',
+      'repaired',
+      BUSYBOX_IMAGE,
+      'sleep',
+      '300',
+    ]);
+    const before = withoutNonces(await raw.state());
+    expect(Object.keys(before)).toContain('pool-nodes/repaired/docker-1');
+    await raw.client.delete().prefix(`${prefix}/`); // the restore
+
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const output: CtlOutput = { out: (l) => lines.push(l), err: (l) => errors.push(l) };
+    const env = {
+      NODE_ID: NODE,
+      ETCD_ENDPOINT: endpoints.join(','),
+      ETCD_PREFIX: prefix,
+      DOCKER_HOST: host.host,
+      KONTENA_IPAM_SOCKET: plugin.socketPath,
+    };
+    expect(await runRepairCommand(['--dry-run'], output, env)).toBe(0);
+    expect(await raw.state()).toEqual({});
+    lines.length = 0;
+
+    expect(await runRepairCommand([], output, env)).toBe(0);
+    expect(errors).toEqual([]);
+    expect(lines[0]).toBe(
+      'pool repaired 10.84.0.0/24 (repaired): created; membership created; addresses 2 new, 0 present',
+    );
+    // Pool, subnet, gateway, membership, the container's address (with its name on Engine 29)
+    // and the aux address, as the plugin had written them.
+    const after = withoutNonces(await raw.state());
+    const container = Object.keys(before).find(
+      (k) =>
+        k.startsWith('addresses/repaired/10.84.0.') &&
+        k !== 'addresses/repaired/10.84.0.1' &&
+        k !== 'addresses/repaired/10.84.0.20',
+    )!;
+    expect(after[container]).toMatchObject({ node: NODE, type: 'endpoint' });
+    const { name: _name, ...containerBefore } = before[container] as Record<string, unknown>;
+    const { name: _name2, ...containerAfter } = after[container] as Record<string, unknown>;
+    expect(containerAfter).toEqual(containerBefore);
+    for (const key of Object.keys(before).filter((k) => k !== container)) {
+      expect({ key, value: after[key] }).toEqual({ key, value: before[key] });
+    }
+
+    // dockerd releases what repair registered: the container's address, then the pool.
+    await host.docker(['rm', '-f', 'c1']);
+    expect(await raw.keys('addresses/repaired/')).not.toContain(container);
+    await host.docker(['network', 'rm', 'repaired']);
+    expect(await raw.state()).toEqual({});
+  });
+});
