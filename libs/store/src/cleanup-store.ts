@@ -6,6 +6,7 @@ import { guardedOutcome, ifUnchanged } from './guarded-write.js';
 import { KeyLayout } from './keys.js';
 import {
   buf,
+  json,
   memberValue,
   memberWrittenBy,
   toAddress,
@@ -13,7 +14,13 @@ import {
   toPool,
   toRegistration,
 } from './kv-records.js';
-import type { NodeMember, StoredAddress, StoredPool, StoredRegistration } from './records.js';
+import type {
+  CleanupPassRecord,
+  NodeMember,
+  StoredAddress,
+  StoredPool,
+  StoredRegistration,
+} from './records.js';
 
 /** Addresses per cleanup delete transaction (etcd allows 128 operations per transaction). */
 export const MAX_DELETE_BATCH = 100;
@@ -228,6 +235,21 @@ export class CleanupStore {
     );
     const outcome = guardedOutcome(res);
     return outcome.applied || memberWrittenBy(outcome.now, nonce) ? 'set' : 'changed';
+  }
+
+  /**
+   * Records this node's last successful pass (`cleanup-passes/<NODE_ID>`), overwriting the one
+   * before: a status for operators (`kontena-ipam-ctl show`), compared by nothing.
+   */
+  async recordPass(node: string, pass: CleanupPassRecord, deadline: Deadline): Promise<void> {
+    await this.etcd.txn(
+      {
+        compare: [],
+        success: [{ request_put: { key: buf(this.keys.cleanupPass(node)), value: json(pass) } }],
+        failure: [],
+      },
+      deadline,
+    );
   }
 
   /** Deletes a pool no node is a member of: AllocationStore.deletePoolIfUnused. */

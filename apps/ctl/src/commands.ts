@@ -1,0 +1,6 @@
+import { checkCommand } from './check/check.command.js';
+import type { CtlCommand } from './command.js';
+import { showCommand } from './show/show.command.js';
+
+/** Every command of kontena-ipam-ctl, in the order `--help` lists them. */
+export const COMMANDS: readonly CtlCommand[] = [showCommand, checkCommand];
