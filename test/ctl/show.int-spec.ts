@@ -4,17 +4,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Addr } from '#app/net';
 import { PlanStore } from '#app/store';
 
-import {
-  DockerUnavailable,
-  type DockerNetwork,
-  type DockerNetworks,
-} from '../../apps/cleanup/src/docker/docker-networks.js';
 import { CtlModule } from '../../apps/ctl/src/ctl.module.js';
 import { lookupIp } from '../../apps/ctl/src/show/ip-lookup.js';
 import { renderPlanJson, renderPlanText } from '../../apps/ctl/src/show/plan-render.js';
 import { planView } from '../../apps/ctl/src/show/plan-view.js';
 import { streamPoolAddresses } from '../../apps/ctl/src/show/pool-addresses.js';
 import { uniquePrefix } from '../support/prefix.js';
+import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
+import type { DockerNetwork } from '../../apps/cleanup/src/docker/docker-networks.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -22,18 +19,9 @@ const SUPERNETS = [{ supernet: '10.80.0.0/12', subnetLength: 24 }];
 const PASS_TIME = '2026-12-07T01:00:00.000Z';
 const ip = (cidr: string): string => cidr.split('/')[0] ?? '';
 
-/** A Docker that never answers, and one whose only network has a container on `ip`. */
-const noDocker: DockerNetworks = {
-  where: 'unix:///nowhere.sock',
-  ping: () =>
-    Promise.reject(new DockerUnavailable('Docker is unreachable at unix:///nowhere.sock')),
-  list: () => Promise.reject(new DockerUnavailable('unreachable')),
-};
-const dockerWith = (network: DockerNetwork): DockerNetworks => ({
-  where: 'unix:///docker.sock',
-  ping: () => Promise.resolve(),
-  list: () => Promise.resolve([network]),
-});
+const noDocker = Object.assign(new FakeDocker(), { down: true });
+const dockerWith = (network: DockerNetwork): FakeDocker =>
+  Object.assign(new FakeDocker(), { networks: [network] });
 
 /** `kontena-ipam-ctl show`, `show POOL` and `show --ip` on a plan two nodes made in etcd. */
 describe('kontena-ipam-ctl show on a real etcd', () => {
@@ -272,16 +260,13 @@ describe('kontena-ipam-ctl show on a real etcd', () => {
 
   it('show --ip should say which container on this host uses the address', async () => {
     const docker = dockerWith({
-      id: 'n1',
-      name: 'blue',
-      ipamDriver: 'kontena-ipam',
-      poolOption: 'blue',
+      ...dockerNetwork('blue'),
       configs: [{ subnet: blue, gateway: '10.80.0.1', auxAddresses: [] }],
       endpoints: [{ name: 'web-1', ipv4: web1 }],
     });
     const lookup = await lookupIp(store, docker, Addr.parse(web1));
     expect(lookup.docker).toEqual({
-      where: 'unix:///docker.sock',
+      where: 'unix:///fake/docker.sock',
       answered: true,
       uses: [{ network: 'blue', what: 'container', container: 'web-1' }],
     });

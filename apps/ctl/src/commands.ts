@@ -1,6 +1,7 @@
 import { checkCommand } from './check/check.command.js';
 import type { CtlCommand } from './command.js';
+import { releaseCommand } from './release/release.command.js';
 import { showCommand } from './show/show.command.js';
 
 /** Every command of kontena-ipam-ctl, in the order `--help` lists them. */
-export const COMMANDS: readonly CtlCommand[] = [showCommand, checkCommand];
+export const COMMANDS: readonly CtlCommand[] = [showCommand, checkCommand, releaseCommand];
