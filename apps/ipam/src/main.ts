@@ -6,6 +6,7 @@ import {
   redactedConfig,
 } from '#app/config';
 import { IpamLogger } from '#app/logging';
+import { METRICS } from '#app/metrics';
 
 import type { Listeners } from './app.module.js';
 import { parseArgs, readVersion, USAGE } from './cli.js';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
  */
 async function run(version: string): Promise<void> {
   const config = configOrExit();
+  METRICS.recording = config.metricsRecording;
+  METRICS.buildInfo(version);
   const logger = new IpamLogger(config.logLevel);
   logger.log(
     `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,

@@ -20,6 +20,7 @@ const DEFAULTS: IpamConfig = {
   nodeId: hostname(),
   etcd: { endpoints: ['http://localhost:2379'], prefix: '/kontena/ipam', waitTimeoutSeconds: 60 },
   logLevel: 'info',
+  logFormat: 'text',
   supernet: '10.80.0.0/12',
   subnetLength: 24,
   socketPath: '/run/docker/plugins/kontena-ipam.sock',
@@ -27,6 +28,7 @@ const DEFAULTS: IpamConfig = {
   avoidHostRoutes: true,
   health: { host: '127.0.0.1', port: 2275 },
   dockerHost: 'unix:///var/run/docker.sock',
+  metricsRecording: true,
 };
 
 const ALL_NAMES = [
@@ -40,11 +42,13 @@ const ALL_NAMES = [
   'ETCD_USERNAME',
   'ETCD_PASSWORD',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'KONTENA_IPAM_SUPERNET',
   'KONTENA_IPAM_SUBNET_LENGTH',
   'KONTENA_IPAM_SOCKET',
   'KONTENA_IPAM_AVOID_HOST_ROUTES',
   'KONTENA_IPAM_HEALTH_LISTEN',
+  'KONTENA_IPAM_METRICS_RECORDING',
   'DOCKER_HOST',
 ];
 

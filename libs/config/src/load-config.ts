@@ -127,6 +127,7 @@ function toConfig(dto: IpamEnv): IpamConfig {
       ...(auth && { auth }),
     },
     logLevel: dto.LOG_LEVEL,
+    logFormat: dto.LOG_FORMAT,
     supernet: supernet.prefix.masked().toString(),
     subnetLength: dto.KONTENA_IPAM_SUBNET_LENGTH,
     socketPath: dto.KONTENA_IPAM_SOCKET,
@@ -134,6 +135,7 @@ function toConfig(dto: IpamEnv): IpamConfig {
     avoidHostRoutes: dto.KONTENA_IPAM_AVOID_HOST_ROUTES,
     health,
     dockerHost: dto.DOCKER_HOST,
+    metricsRecording: dto.KONTENA_IPAM_METRICS_RECORDING,
   };
 }
 

@@ -88,6 +88,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'get_pool_and_member',
     );
     const poolKv = rangeKvs(res.responses[0])[0];
     const memberKv = rangeKvs(res.responses[1])[0];
@@ -126,6 +127,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'get_pool_and_address',
     );
     const poolKv = rangeKvs(res.responses[0])[0];
     const addressKv = rangeKvs(res.responses[1])[0];
@@ -185,6 +187,7 @@ export class AllocationStore {
             failure: [],
           },
           deadline,
+          'count_addresses',
         );
         return chunk.map((_, i) => Number(res.responses[i]?.response_range?.count ?? 0));
       }),
@@ -257,6 +260,7 @@ export class AllocationStore {
         failure: [{ request_range: { key: poolKey } }],
       },
       deadline,
+      'create_pool',
     );
     if (res.succeeded) {
       return {
@@ -302,6 +306,7 @@ export class AllocationStore {
         failure: [{ request_range: { key: poolKey } }, { request_range: { key: memberKey } }],
       },
       deadline,
+      'join_pool',
     );
     if (res.succeeded) {
       return { kind: 'joined', refs };
@@ -352,6 +357,7 @@ export class AllocationStore {
           failure: [{ request_range: { key: memberKey } }, { request_range: { key: poolKey } }],
         },
         deadline,
+        'leave_pool',
       );
       const now = rangeKvs(res.responses[0])[0];
       if (res.succeeded || memberWrittenBy(now, nonce)) {
@@ -380,6 +386,7 @@ export class AllocationStore {
         ],
       },
       deadline,
+      'leave_pool',
     );
     if (res.succeeded) {
       return { kind: 'pool-deleted' };
@@ -417,6 +424,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'delete_pool_if_unused',
     );
     return res.succeeded;
   }
@@ -433,7 +441,11 @@ export class AllocationStore {
     nonce: string,
     deadline: Deadline,
   ): Promise<ReserveResult> {
-    const res = await this.etcd.txn(reservation(this.keys, pool, ip, record, nonce), deadline);
+    const res = await this.etcd.txn(
+      reservation(this.keys, pool, ip, record, nonce),
+      deadline,
+      'reserve_address',
+    );
     return res.succeeded ? { kind: 'reserved' } : reserveOutcome(pool, ip, nonce, res.responses);
   }
 
@@ -460,6 +472,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'reserve_addresses',
     );
     return wanted.map(({ ip, nonce }, i): ReserveResult => {
       const nested = res.responses[i]?.response_txn;
@@ -479,6 +492,7 @@ export class AllocationStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, address.modRevision, { delete: true }),
       deadline,
+      'delete_address',
     );
     const outcome = guardedOutcome(res);
     if (outcome.applied) {

@@ -58,6 +58,7 @@ export class CleanupStore {
         failure: [],
       },
       deadline,
+      'current_revision',
     );
     return res.header.revision;
   }
@@ -187,6 +188,7 @@ export class CleanupStore {
         failure: [],
       },
       deadline,
+      'cleanup_delete_addresses',
     );
     return addresses.map((_, i) => {
       const nested = res.responses[i]?.response_txn;
@@ -212,6 +214,7 @@ export class CleanupStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, member.modRevision, { delete: true }),
       deadline,
+      'cleanup_delete_member',
     );
     const outcome = guardedOutcome(res);
     return outcome.applied || !outcome.now ? 'deleted' : 'changed';
@@ -232,6 +235,7 @@ export class CleanupStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, member.modRevision, { put: memberValue(refs, nonce, member.record) }),
       deadline,
+      'cleanup_set_refs',
     );
     const outcome = guardedOutcome(res);
     return outcome.applied || memberWrittenBy(outcome.now, nonce) ? 'set' : 'changed';
@@ -249,6 +253,7 @@ export class CleanupStore {
         failure: [],
       },
       deadline,
+      'record_cleanup_pass',
     );
   }
 

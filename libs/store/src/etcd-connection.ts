@@ -14,6 +14,7 @@ import {
   type KVClient,
 } from 'etcd3';
 import { ipamConfig, type IpamConfig } from '#app/config';
+import { METRICS } from '#app/metrics';
 import { RequestRefused, StoreUnavailable } from './errors.js';
 import {
   blocksEveryRequest,
@@ -62,6 +63,13 @@ export interface PageOptions {
 
 const NONCE_PREFIX = randomBytes(8).toString('hex');
 let nonceCounter = 0;
+
+/** Every attempt of a transaction but the last was retried. */
+function countRetries(op: string, attempts: number): void {
+  for (let i = 1; i < attempts; i++) {
+    METRICS.txn(op, 'retried');
+  }
+}
 
 /** A fresh nonce for one logical write; reused across retries of that write. */
 export function newNonce(): string {
@@ -143,9 +151,26 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
     return Date.now() + this.config.etcd.waitTimeoutSeconds * 1000;
   }
 
-  /** Runs one transaction, waiting for etcd until the deadline. */
-  txn(request: TxnRequest, deadline: Deadline): Promise<ITxnResponse> {
-    return this.withEtcd((options) => this.kv().txn(request, options), deadline);
+  /**
+   * Runs one transaction, waiting for etcd until the deadline, and counts it under `op` (its
+   * store method, for kontena_ipam_etcd_txn_total): committed or compare failed, each attempt
+   * that was retried, or an error.
+   */
+  async txn(request: TxnRequest, deadline: Deadline, op: string): Promise<ITxnResponse> {
+    let attempts = 0;
+    try {
+      const res = await this.withEtcd((options) => {
+        attempts++;
+        return this.kv().txn(request, options);
+      }, deadline);
+      countRetries(op, attempts);
+      METRICS.txn(op, res.succeeded ? 'committed' : 'compare_failed');
+      return res;
+    } catch (err) {
+      countRetries(op, attempts);
+      METRICS.txn(op, 'error');
+      throw err;
+    }
   }
 
   /** One key, or undefined when it does not exist. */

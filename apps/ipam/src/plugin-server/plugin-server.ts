@@ -2,6 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { METRICS } from '#app/metrics';
+
 import { HANDSHAKE_REPLIES } from './handshake.js';
 import { readJsonBody, replyNoteOf, writeError, writeJson } from './json-wire.js';
 import { listenOnSocket, removeSocket } from './socket-file.js';
@@ -234,7 +236,11 @@ export class PluginServer {
       return;
     }
     try {
-      this.logCall(req, res);
+      this.logCall(
+        req,
+        res,
+        route === undefined ? 'other' : url.slice(1, query < 0 ? undefined : query),
+      );
       if (req.method !== 'POST') {
         // Only the plugin calls (all POST) carry a body: anything else is a 404 from Express,
         // and Node discards whatever body it had once the reply is written.
@@ -264,20 +270,25 @@ export class PluginServer {
   /**
    * One line per call once its reply is written: debug for success, warn with the Err for a
    * 4xx, error for a 5xx. Request bodies are never logged (the reply body at debug already shows
-   * what was decided).
+   * what was decided). Each call is counted and timed under `method` (Docker's method name, or
+   * `other` for a path outside the route table: labels stay few whatever a client sends).
    */
-  private logCall(req: IncomingMessage, res: ServerResponse): void {
+  private logCall(req: IncomingMessage, res: ServerResponse, method: string): void {
     const logger = this.logger;
     const started = process.hrtime.bigint();
     const elapsed = (): string =>
       `${(Number((process.hrtime.bigint() - started) / 1000n) / 1000).toFixed(1)}ms`;
     const call = `${req.method ?? '?'} ${req.url ?? '?'}`;
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     res.on('close', () => {
       if (!res.writableFinished) {
+        METRICS.request(method, 'abandoned', seconds());
         logger.warn(`${call} abandoned by the client after ${elapsed()}`, CALL_LOG_CONTEXT);
       }
     });
     res.on('finish', () => {
+      const status = res.statusCode;
+      METRICS.request(method, status < 400 ? 'ok' : status < 500 ? 'rejected' : 'error', seconds());
       const note = replyNoteOf(res);
       const line = `${call} ${res.statusCode} ${elapsed()}`;
       if (res.statusCode >= 500) {
