@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { ConfigError, configWarnings, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, STDERR_ONLY } from '#app/logging';
+import { IpamLogger, logFormatNamed, STDERR_ONLY } from '#app/logging';
 
 import { renderCheckJson, renderCheckText } from './check.js';
 import { CheckModule } from './check.module.js';
@@ -64,7 +64,7 @@ export async function runCleanupApp(action: AppAction): Promise<ExitCode> {
     });
     try {
       const config = app.get<IpamConfig>(ipamConfig.KEY);
-      const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
+      const logger = new IpamLogger(config.logLevel, STDERR_ONLY, logFormatNamed(config.logFormat));
       app.useLogger(logger);
       app.flushLogs();
       for (const warning of configWarnings(config)) {

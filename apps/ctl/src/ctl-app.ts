@@ -1,7 +1,7 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 
 import { ConfigError, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, STDERR_ONLY } from '#app/logging';
+import { IpamLogger, logFormatNamed, STDERR_ONLY } from '#app/logging';
 import { StoreUnavailable } from '#app/store';
 
 import { EXIT } from './command.js';
@@ -50,7 +50,7 @@ export async function runInApp(
   });
   try {
     const config = app.get<IpamConfig>(ipamConfig.KEY);
-    app.useLogger(new IpamLogger(config.logLevel, STDERR_ONLY));
+    app.useLogger(new IpamLogger(config.logLevel, STDERR_ONLY, logFormatNamed(config.logFormat)));
     app.flushLogs();
     return await job({ app, config });
   } catch (e) {

@@ -17,6 +17,7 @@ socket, /healthz, /readyz and /metrics on TCP. Configured only by environment va
                                   TLS towards etcd (default: unset)
   ETCD_USERNAME, ETCD_PASSWORD    etcd authentication, both or neither (default: unset)
   LOG_LEVEL                       0 debug, 1 info, 2 warn, 3 error, or the names (default: 1)
+  LOG_FORMAT                      text (default) or json: one JSON object per line
   KONTENA_IPAM_SUPERNET           dynamic pools are carved from here (default: 10.80.0.0/12)
   KONTENA_IPAM_SUBNET_LENGTH      prefix length of dynamic pools (default: 24)
   KONTENA_IPAM_SOCKET             plugin socket; its file name is the driver name

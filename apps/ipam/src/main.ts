@@ -5,7 +5,7 @@ import {
   loadConfig,
   redactedConfig,
 } from '#app/config';
-import { IpamLogger } from '#app/logging';
+import { IpamLogger, logFormatNamed, STDOUT_AND_STDERR } from '#app/logging';
 import { METRICS } from '#app/metrics';
 
 import type { Listeners } from './app.module.js';
@@ -55,7 +55,11 @@ async function run(version: string): Promise<void> {
   const config = configOrExit();
   METRICS.recording = config.metricsRecording;
   METRICS.buildInfo(version);
-  const logger = new IpamLogger(config.logLevel);
+  const logger = new IpamLogger(
+    config.logLevel,
+    STDOUT_AND_STDERR,
+    logFormatNamed(config.logFormat),
+  );
   logger.log(
     `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,
     CONTEXT,

@@ -177,6 +177,19 @@ describe('loadConfig: accepted values', () => {
       pick: (c) => c.etcd.auth,
       expected: { username: 'ipam', password: PASSWORD },
     },
+    // LOG_FORMAT
+    {
+      name: 'LOG_FORMAT json',
+      env: { LOG_FORMAT: 'json' },
+      pick: (c) => c.logFormat,
+      expected: 'json',
+    },
+    {
+      name: 'KONTENA_IPAM_METRICS_RECORDING off (the bench only)',
+      env: { KONTENA_IPAM_METRICS_RECORDING: 'off' },
+      pick: (c) => c.metricsRecording,
+      expected: false,
+    },
     // LOG_LEVEL
     {
       name: 'LOG_LEVEL 0 is debug',
@@ -717,6 +730,11 @@ describe('loadConfig: rejected values', () => {
       name: 'DOCKER_HOST with path',
       env: { DOCKER_HOST: 'tcp://docker:2375/v1' },
       problems: [`DOCKER_HOST=tcp://docker:2375/v1: ${DOCKER}`],
+    },
+    {
+      name: 'LOG_FORMAT neither text nor json',
+      env: { LOG_FORMAT: 'xml' },
+      problems: ['LOG_FORMAT=xml: must be text or json'],
     },
   ];
 

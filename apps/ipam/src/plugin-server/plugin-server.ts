@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { LogEvent } from '#app/logging';
 import { METRICS } from '#app/metrics';
 
 import { HANDSHAKE_REPLIES } from './handshake.js';
@@ -42,6 +43,11 @@ export interface ListenerStatus {
 }
 
 const LOG_CONTEXT = 'PluginSocket';
+
+/** A call's log line with its fields for LOG_FORMAT=json: the call, its status, its duration. */
+function event(msg: string, call: string, seconds: number, status?: number): LogEvent {
+  return { msg, call, status, duration: Math.round(seconds * 1e6) / 1000 };
+}
 const CALL_LOG_CONTEXT = 'PluginCall';
 
 /**
@@ -283,20 +289,31 @@ export class PluginServer {
     res.on('close', () => {
       if (!res.writableFinished) {
         METRICS.request(method, 'abandoned', seconds());
-        logger.warn(`${call} abandoned by the client after ${elapsed()}`, CALL_LOG_CONTEXT);
+        logger.warn(
+          event(`${call} abandoned by the client after ${elapsed()}`, method, seconds()),
+          CALL_LOG_CONTEXT,
+        );
       }
     });
     res.on('finish', () => {
       const status = res.statusCode;
-      METRICS.request(method, status < 400 ? 'ok' : status < 500 ? 'rejected' : 'error', seconds());
+      const took = seconds();
+      METRICS.request(method, status < 400 ? 'ok' : status < 500 ? 'rejected' : 'error', took);
       const note = replyNoteOf(res);
-      const line = `${call} ${res.statusCode} ${elapsed()}`;
-      if (res.statusCode >= 500) {
-        logger.error(`${line}: ${note?.err ?? ''}`, undefined, CALL_LOG_CONTEXT);
-      } else if (res.statusCode >= 400) {
-        logger.warn(`${line}: ${note?.err ?? ''}`, CALL_LOG_CONTEXT);
+      const line = `${call} ${status} ${elapsed()}`;
+      if (status >= 500) {
+        logger.error(
+          event(`${line}: ${note?.err ?? ''}`, method, took, status),
+          undefined,
+          CALL_LOG_CONTEXT,
+        );
+      } else if (status >= 400) {
+        logger.warn(event(`${line}: ${note?.err ?? ''}`, method, took, status), CALL_LOG_CONTEXT);
       } else {
-        logger.debug?.(`${line} ${note?.body ?? ''}`, CALL_LOG_CONTEXT);
+        logger.debug?.(
+          event(`${line} ${note?.body ?? ''}`, method, took, status),
+          CALL_LOG_CONTEXT,
+        );
       }
     });
   }
