@@ -69,7 +69,7 @@ export function renderIpText(l: IpLookup): string[] {
           : `${l.address}: in no pool`,
   ];
   if (!l.docker.answered) {
-    lines.push(`Docker at ${l.docker.where}: not asked (${l.docker.error ?? 'no answer'})`);
+    lines.push(`Docker at ${l.docker.where}: did not answer (${l.docker.error ?? 'no answer'})`);
   } else if (l.docker.uses.length === 0) {
     lines.push(`Docker at ${l.docker.where}: not used on this host`);
   } else {
