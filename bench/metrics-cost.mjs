@@ -63,7 +63,7 @@ try {
       `${median(cpu.on).toFixed(0)} µs on, ${median(cpu.off).toFixed(0)} µs off`,
   );
 } finally {
-  for (const cleanup of cleanups.reverse()) {
+  for (const cleanup of cleanups.toReversed()) {
     await cleanup().catch(() => undefined);
   }
   await etcd.stop?.();
