@@ -1,14 +1,14 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 
 import { Addr } from '#app/net';
 import { CleanupStore, PlanStore } from '#app/store';
 
-import { CtlModule } from '../../apps/ctl/src/ctl.module.js';
 import { releaseAddress } from '../../apps/ctl/src/release/release.js';
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import { uniquePrefix } from '../support/prefix.js';
+import { startCtl } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -32,18 +32,7 @@ describe('kontena-ipam-ctl release on a real etcd', () => {
     await b.pools.requestPool({ options: { network: 'rel' }, pool: '10.88.0.0/24', v6: false });
     await a.addresses.requestAddress({ poolId: 'rel', address: '10.88.0.5', options: {} });
     await b.addresses.requestAddress({ poolId: 'rel', address: '10.88.0.6', options: {} });
-    ctl = await Test.createTestingModule({
-      imports: [
-        CtlModule.forRoot([], {
-          NODE_ID: 'node-a',
-          ETCD_ENDPOINT: endpoints.join(','),
-          ETCD_PREFIX: prefix,
-          ETCD_WAIT_TIMEOUT: '5',
-        }),
-      ],
-    }).compile();
-    ctl.useLogger(false);
-    await ctl.init();
+    ctl = await startCtl(endpoints, prefix, 'node-a');
     docker = new FakeDocker();
     out = [];
     err = [];

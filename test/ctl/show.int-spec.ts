@@ -1,15 +1,15 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { Addr } from '#app/net';
 import { PlanStore } from '#app/store';
 
-import { CtlModule } from '../../apps/ctl/src/ctl.module.js';
 import { lookupIp } from '../../apps/ctl/src/show/ip-lookup.js';
 import { renderPlanJson, renderPlanText } from '../../apps/ctl/src/show/plan-render.js';
 import { planView } from '../../apps/ctl/src/show/plan-view.js';
 import { streamPoolAddresses } from '../../apps/ctl/src/show/pool-addresses.js';
 import { uniquePrefix } from '../support/prefix.js';
+import { startCtl } from './harness.js';
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
 import type { DockerNetwork } from '../../apps/cleanup/src/docker/docker-networks.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
@@ -67,18 +67,7 @@ describe('kontena-ipam-ctl show on a real etcd', () => {
       { ...pass, membershipsDeleted: 0, refsSet: 0, poolsDeleted: 1 },
       b.cleanup.deadline(),
     );
-    ctl = await Test.createTestingModule({
-      imports: [
-        CtlModule.forRoot([], {
-          NODE_ID: 'ctl',
-          ETCD_ENDPOINT: endpoints.join(','),
-          ETCD_PREFIX: prefix,
-          ETCD_WAIT_TIMEOUT: '5',
-        }),
-      ],
-    }).compile();
-    ctl.useLogger(false);
-    await ctl.init();
+    ctl = await startCtl(endpoints, prefix);
     store = ctl.get(PlanStore);
   });
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
+import { CleanupStore } from './cleanup-store.js';
 import { EtcdConnection, type Deadline } from './etcd-connection.js';
 import type { KeyLayout } from './keys.js';
 import { toAddress, toMember, toPool, toRegistration, toSubnet } from './kv-records.js';
@@ -45,7 +46,10 @@ export interface StoredPlan {
 export class PlanStore {
   readonly keys: KeyLayout;
 
-  constructor(private readonly etcd: EtcdConnection) {
+  constructor(
+    private readonly etcd: EtcdConnection,
+    private readonly cleanup: CleanupStore,
+  ) {
     this.keys = etcd.keys;
   }
 
@@ -99,18 +103,9 @@ export class PlanStore {
     };
   }
 
-  /** Every pool, in key order, and the revision of that read. */
-  async readPools(deadline: Deadline): Promise<{ pools: StoredPool[]; revision: string }> {
-    const { items, revision } = await this.etcd.pagedRange(
-      this.keys.poolsPrefix,
-      deadline,
-      { keysOnly: false },
-      (kv) => {
-        const key = this.keys.parse(kv.key.toString());
-        return key.kind === 'pool' ? toPool(key.id, kv) : undefined;
-      },
-    );
-    return { pools: items, revision };
+  /** Every pool, in key order, and the revision of that read (the cleanup's list). */
+  readPools(deadline: Deadline): Promise<{ pools: StoredPool[]; revision: string }> {
+    return this.cleanup.listPools(deadline);
   }
 
   /** One pool (undefined when it does not exist) and the revision of that read. */

@@ -1,6 +1,6 @@
-import { readCommandLine, wantsHelp } from '../args.js';
-import { EXIT, type CtlCommand } from '../command.js';
-import { usageError } from '../ctl-app.js';
+import { readCommandLine } from '../args.js';
+import type { CtlCommand } from '../command.js';
+import { defineCommand } from '../define-command.js';
 
 const NAME = 'check';
 
@@ -20,20 +20,13 @@ Exit status: 0 consistent, 1 a violation found, 2 bad usage or configuration, 3 
 unreachable.
 `;
 
-export const checkCommand: CtlCommand = {
+export const checkCommand: CtlCommand = defineCommand({
   name: NAME,
   summary: "verify the store's invariants (kontena-ipam-cleanup --check)",
   usage: USAGE,
-  async run(args) {
-    if (wantsHelp(args)) {
-      process.stdout.write(USAGE);
-      return EXIT.ok;
-    }
+  parse: (args) => {
     const line = readCommandLine(args, { json: { type: 'boolean' } } as const, 0);
-    if (typeof line === 'string') {
-      return usageError(NAME, line);
-    }
-    const { runCheck } = await import('./check.run.js');
-    return runCheck(line.values.json ?? false);
+    return typeof line === 'string' ? line : { json: line.values.json ?? false };
   },
-};
+  load: async () => (await import('./check.run.js')).runCheck,
+});

@@ -5,7 +5,7 @@ import { EXIT } from '../command.js';
 import { complain, runInApp } from '../ctl-app.js';
 
 /** The cleanup's consistency check (apps/cleanup/src/check.ts), with the ctl's exit statuses. */
-export function runCheck(json: boolean): Promise<number> {
+export function runCheck({ json }: { json: boolean }): Promise<number> {
   return runInApp(
     'check',
     () => CheckModule.forRoot(),

@@ -1,9 +1,9 @@
 import { isPoolId, POOL_ID_RULE } from '#app/ipam';
 import { Addr } from '#app/net';
 
-import { readCommandLine, wantsHelp } from '../args.js';
-import { EXIT, type CtlCommand } from '../command.js';
-import { usageError } from '../ctl-app.js';
+import { readCommandLine } from '../args.js';
+import type { CtlCommand } from '../command.js';
+import { defineCommand } from '../define-command.js';
 
 const NAME = 'release';
 
@@ -52,20 +52,10 @@ export function parseRelease(args: readonly string[]): ReleaseRequest | string {
   return { pool, ip, force: line.values.force ?? false };
 }
 
-export const releaseCommand: CtlCommand = {
+export const releaseCommand: CtlCommand = defineCommand({
   name: NAME,
   summary: 'free one leaked address, after asking Docker on this host that nothing uses it',
   usage: USAGE,
-  async run(args) {
-    if (wantsHelp(args)) {
-      process.stdout.write(USAGE);
-      return EXIT.ok;
-    }
-    const request = parseRelease(args);
-    if (typeof request === 'string') {
-      return usageError(NAME, request);
-    }
-    const { runRelease } = await import('./release.js');
-    return runRelease(request);
-  },
-};
+  parse: parseRelease,
+  load: async () => (await import('./release.js')).runRelease,
+});

@@ -1,9 +1,9 @@
 import { isNodeId, isPoolId, NODE_ID_RULE, POOL_ID_RULE } from '#app/ipam';
 import { Addr } from '#app/net';
 
-import { readCommandLine, wantsHelp } from '../args.js';
-import { EXIT, type CtlCommand } from '../command.js';
-import { usageError } from '../ctl-app.js';
+import { readCommandLine } from '../args.js';
+import type { CtlCommand } from '../command.js';
+import { defineCommand } from '../define-command.js';
 
 const NAME = 'show';
 
@@ -75,20 +75,10 @@ export function parseShow(args: readonly string[]): ShowRequest | string {
   return { kind: 'pool', pool, ...(node !== undefined ? { node } : {}), json };
 }
 
-export const showCommand: CtlCommand = {
+export const showCommand: CtlCommand = defineCommand({
   name: NAME,
   summary: 'the pools, how full each is, the supernets and the nodes; one pool; one address',
   usage: USAGE,
-  async run(args) {
-    if (wantsHelp(args)) {
-      process.stdout.write(USAGE);
-      return EXIT.ok;
-    }
-    const request = parseShow(args);
-    if (typeof request === 'string') {
-      return usageError(NAME, request);
-    }
-    const { runShow } = await import('./show.run.js');
-    return runShow(request);
-  },
-};
+  parse: parseShow,
+  load: async () => (await import('./show.run.js')).runShow,
+});
