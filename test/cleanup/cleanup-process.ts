@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const CLEANUP_MAIN = join(ROOT, 'dist/apps/cleanup/src/main.js');
+/** kontena-ipam-ctl's built entry point: started by the same functions, `main` given. */
+export const CTL_MAIN = join(ROOT, 'dist/apps/ctl/src/main.js');
 
 export interface CleanupProcess {
   readonly child: ChildProcess;
@@ -13,16 +15,20 @@ export interface CleanupProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts the built cleanup (`dist/`) as `bin/kontena-ipam-cleanup` would, with only `env`. */
+/**
+ * Starts the built cleanup (`dist/`) as `bin/kontena-ipam-cleanup` would (or another built
+ * command, `main`), with only `env`.
+ */
 export function startCleanupCli(
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
+  main = CLEANUP_MAIN,
 ): CleanupProcess {
-  if (!existsSync(CLEANUP_MAIN)) {
-    throw new Error(`${CLEANUP_MAIN} is missing: run npm run build before the e2e tests`);
+  if (!existsSync(main)) {
+    throw new Error(`${main} is missing: run npm run build before the e2e tests`);
   }
-  const child = spawn(process.execPath, [CLEANUP_MAIN, ...args], {
+  const child = spawn(process.execPath, [main, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -51,13 +57,14 @@ export interface CleanupResult {
   stderr: string;
 }
 
-/** Runs the built cleanup to its end (bounded). */
+/** Runs the built cleanup (or `main`) to its end (bounded). */
 export async function runCleanupCli(
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
+  main = CLEANUP_MAIN,
 ): Promise<CleanupResult> {
-  const p = startCleanupCli(args, env, timeoutMs);
+  const p = startCleanupCli(args, env, timeoutMs, main);
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }

@@ -359,6 +359,28 @@ describe('the cleanup pass on a real etcd', () => {
     expect(await raw.dump()).toEqual(before);
   });
 
+  it('should record a whole pass as the last of its node, and neither a dry run nor --pool', async () => {
+    await a.pools.requestPool(shared('rec', '10.86.0.0/24'));
+    await take(a, 'rec', '10.86.0.5');
+    await cleanup.run({ dryRun: true });
+    await cleanup.run({ pool: 'rec' });
+    expect(await raw.keys('cleanup-passes/')).toEqual([]);
+
+    const before = Date.now();
+    const report = await cleanup.run({});
+
+    expect(report.ok).toBe(true);
+    const stored = (await raw.dump())['cleanup-passes/node-a'];
+    expect(stored).toEqual({
+      ...report.totals,
+      revision: report.revision,
+      time: expect.any(String),
+    });
+    const time = Date.parse((stored as { time: string }).time);
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
+  });
+
   it('should only look at --pool', async () => {
     await a.pools.requestPool(shared('one', '10.85.0.0/24'));
     await a.pools.requestPool(shared('other', '10.85.1.0/24'));

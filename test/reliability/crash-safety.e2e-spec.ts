@@ -150,7 +150,7 @@ describe('crash safety', () => {
         }
         throw new Error(`plugin ${node.id} exited while starting:\n${plugin.output()}`);
       }
-      const ready = plugin.output().includes('serving /healthz and /readyz on')
+      const ready = plugin.output().includes('serving /healthz, /readyz and /metrics on')
         ? await httpGet(`${plugin.healthUrl}/readyz`).catch(() => undefined)
         : undefined;
       if (ready?.status === 200) {

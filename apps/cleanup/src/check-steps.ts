@@ -10,6 +10,7 @@ import type {
   ViolationKind,
 } from './check.js';
 import {
+  checkCleanupPass,
   checkRegistration,
   invalidJson,
   parseObject,
@@ -44,6 +45,8 @@ export interface Layout {
   members: MemberEntry[];
   /** running plugins' registrations (nodes/), each checked on its own */
   registrations: number;
+  /** the nodes' last cleanup passes (cleanup-passes/), each checked on its own */
+  cleanupPasses: number;
   /** keys outside the layout's directories */
   other: number;
 }
@@ -85,6 +88,7 @@ const KEY_SHAPES: Record<LayoutDir, string> = {
   addresses: 'addresses/<pool id>/<IP address>',
   'pool-nodes': 'pool-nodes/<pool id>/<NODE_ID>',
   nodes: 'nodes/<NODE_ID>/<instance>',
+  'cleanup-passes': 'cleanup-passes/<NODE_ID>',
 };
 
 /** An address as the store writes it in a key: parseable and in its canonical form. */
@@ -101,6 +105,7 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
     addresses: [],
     members: [],
     registrations: 0,
+    cleanupPasses: 0,
     other: 0,
   };
   const invalidKey = (key: string, dir: LayoutDir): void => {
@@ -140,6 +145,10 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
       case 'supernet6':
         checkSupernet6(key, value, found);
         break;
+      case 'cleanup-pass':
+        layout.cleanupPasses++;
+        checkCleanupPass(parsed.node, key, value, found);
+        break;
       case 'malformed':
         invalidKey(key, parsed.dir);
         break;
@@ -148,7 +157,7 @@ export function readKeys(entries: readonly StoreEntry[], found: Findings): Layou
         found.note(
           'unknown-key',
           key,
-          `key ${key} is outside the key layout (pools/, subnets/, addresses/, pool-nodes/, nodes/): not checked`,
+          `key ${key} is outside the key layout (pools/, subnets/, addresses/, pool-nodes/, nodes/, cleanup-passes/): not checked`,
         );
         break;
     }

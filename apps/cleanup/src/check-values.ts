@@ -146,6 +146,33 @@ export function checkRegistration(
   }
 }
 
+/**
+ * A node's last cleanup pass (`cleanup-passes/<NODE_ID>`): a NODE_ID as the key's node, and a
+ * `time`. Like registrations, nothing else refers to it.
+ */
+export function checkCleanupPass(node: string, key: string, value: string, found: Findings): void {
+  if (!isNodeId(node)) {
+    found.violation(
+      'invalid-key',
+      key,
+      `key ${key} is not cleanup-passes/<NODE_ID>: ${JSON.stringify(node)} is not a NODE_ID`,
+    );
+    return;
+  }
+  const record = parseObject(value);
+  if (
+    record === undefined ||
+    typeof record.time !== 'string' ||
+    Number.isNaN(Date.parse(record.time))
+  ) {
+    found.violation(
+      'invalid-value',
+      key,
+      `last cleanup pass of node ${node}: ${record === undefined ? invalidJson(value) : 'lacks a valid time'} [${key}]`,
+    );
+  }
+}
+
 /** A JSON object value, or undefined. */
 export function parseObject(value: string): Record<string, unknown> | undefined {
   try {

@@ -16,18 +16,24 @@ export class CheckService {
 
   /** Never throws: a store that cannot be read is reported (`ok: false`, `error`). */
   async run(): Promise<CheckReport> {
-    const report = emptyCheckReport(this.store.keys.root);
     try {
-      const { entries, revision } = await this.store.snapshot(this.store.deadline());
-      this.log.log(`read ${entries.length} key(s) under ${report.prefix} at revision ${revision}`);
-      const result = checkStore(entries);
-      return { ...report, ...result, revision, ok: result.violations.length === 0 };
+      return await this.check();
     } catch (e) {
+      const report = emptyCheckReport(this.store.keys.root);
       const message = e instanceof Error ? e.message : String(e);
       if (!(e instanceof StoreUnavailable)) {
         this.log.error(`check failed: ${message}`, e instanceof Error ? e.stack : undefined);
       }
       return { ...report, error: message };
     }
+  }
+
+  /** The check; throws StoreUnavailable when etcd does not answer (`kontena-ipam-ctl check`: 3). */
+  async check(): Promise<CheckReport> {
+    const report = emptyCheckReport(this.store.keys.root);
+    const { entries, revision } = await this.store.snapshot(this.store.deadline());
+    this.log.log(`read ${entries.length} key(s) under ${report.prefix} at revision ${revision}`);
+    const result = checkStore(entries);
+    return { ...report, ...result, revision, ok: result.violations.length === 0 };
   }
 }

@@ -82,7 +82,15 @@ const replace = (entries: StoreEntry[], key: string, value: string): StoreEntry[
 describe('checkStore', () => {
   it('should find nothing in a healthy store, and count what it holds', () => {
     expect(checkStore(clean())).toEqual({
-      counts: { pools: 3, subnets: 3, addresses: 6, memberships: 4, registrations: 0, other: 0 },
+      counts: {
+        pools: 3,
+        subnets: 3,
+        addresses: 6,
+        memberships: 4,
+        registrations: 0,
+        cleanupPasses: 0,
+        other: 0,
+      },
       violations: [],
       notes: [],
     });
@@ -95,10 +103,26 @@ describe('checkStore', () => {
       registration('node-b', 'b3f0c0de-0000-4000-8000-000000000002', { host: 'host-b' }),
     ];
     expect(checkStore(entries)).toEqual({
-      counts: { pools: 3, subnets: 3, addresses: 6, memberships: 4, registrations: 2, other: 0 },
+      counts: {
+        pools: 3,
+        subnets: 3,
+        addresses: 6,
+        memberships: 4,
+        registrations: 2,
+        cleanupPasses: 0,
+        other: 0,
+      },
       violations: [],
       notes: [],
     });
+  });
+
+  it("should accept the nodes' last cleanup passes, and count them", () => {
+    const pass = { time: '2026-12-07T01:00:00.000Z', revision: '42', freed: 1 };
+    const entries = [...clean(), { key: 'cleanup-passes/node-a', value: JSON.stringify(pass) }];
+    const result = checkStore(entries);
+    expect(result.violations).toEqual([]);
+    expect(result.counts.cleanupPasses).toBe(1);
   });
 
   it('should find nothing in an empty store', () => {
@@ -116,6 +140,16 @@ describe('checkStore', () => {
       name: 'a subnet key that is not an address',
       entries: [...clean(), { key: 'subnets/10.80.9', value: '{}' }],
       found: [['invalid-key', 'subnets/10.80.9']],
+    },
+    {
+      name: 'a cleanup pass without a time',
+      entries: [...clean(), { key: 'cleanup-passes/node-a', value: '{"freed":1}' }],
+      found: [['invalid-value', 'cleanup-passes/node-a']],
+    },
+    {
+      name: 'a cleanup pass of a key that is no NODE_ID',
+      entries: [...clean(), { key: 'cleanup-passes/node a', value: '{}' }],
+      found: [['invalid-key', 'cleanup-passes/node a']],
     },
     {
       name: 'an address key without an IP',

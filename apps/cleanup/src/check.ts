@@ -77,6 +77,8 @@ export interface CheckCounts {
   memberships: number;
   /** running plugins' registrations (nodes/) */
   registrations: number;
+  /** the nodes' last cleanup passes (cleanup-passes/) */
+  cleanupPasses: number;
   /** keys outside the layout's directories */
   other: number;
 }
@@ -119,6 +121,7 @@ export function checkStore(entries: readonly StoreEntry[]): CheckResult {
       addresses: layout.addresses.length,
       memberships: layout.members.length,
       registrations: layout.registrations,
+      cleanupPasses: layout.cleanupPasses,
       other: layout.other,
     },
     violations: found.violations.sort(byKey),
@@ -137,7 +140,15 @@ export function emptyCheckReport(prefix: string): CheckReport {
     ok: false,
     mode: 'check',
     prefix,
-    counts: { pools: 0, subnets: 0, addresses: 0, memberships: 0, registrations: 0, other: 0 },
+    counts: {
+      pools: 0,
+      subnets: 0,
+      addresses: 0,
+      memberships: 0,
+      registrations: 0,
+      cleanupPasses: 0,
+      other: 0,
+    },
     violations: [],
     notes: [],
   };

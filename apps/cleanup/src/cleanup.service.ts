@@ -97,6 +97,7 @@ export class CleanupService {
     try {
       if (forget === undefined) {
         await this.pass(run);
+        await this.recordPass(run);
       } else {
         await this.forget(forget, run);
       }
@@ -108,6 +109,28 @@ export class CleanupService {
   }
 
   // ------------------------------------------------------------------------------ the pass
+
+  /**
+   * A whole pass that changed what it found (not a dry run, not --pool) is recorded in etcd as
+   * this node's last one, for `kontena-ipam-ctl show`. A failure to record it is a warning: the
+   * pass itself is done.
+   */
+  private async recordPass({ options, report }: Run): Promise<void> {
+    if (options.dryRun || options.pool !== undefined) {
+      return;
+    }
+    try {
+      await this.store.recordPass(
+        this.config.nodeId,
+        { time: new Date().toISOString(), revision: report.revision ?? '0', ...report.totals },
+        this.store.deadline(),
+      );
+    } catch (e) {
+      report.warnings.push(
+        `the pass is done, but recording it in etcd for kontena-ipam-ctl show failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
 
   private async pass(run: Run): Promise<void> {
     const { options, report, signal } = run;

@@ -37,7 +37,7 @@ Options:
   -v, --version          print the version and exit
 
 Environment: NODE_ID, ETCD_ENDPOINT, ETCD_PREFIX, ETCD_WAIT_TIMEOUT, the ETCD_* TLS and auth
-variables, LOG_LEVEL and KONTENA_IPAM_SOCKET as for kontena-ipam; DOCKER_HOST, the local
+variables, LOG_LEVEL, LOG_FORMAT and KONTENA_IPAM_SOCKET as for kontena-ipam; DOCKER_HOST, the local
 Docker daemon (default: unix:///var/run/docker.sock; tcp://HOST:PORT also works).
 
 Output: one line per pool (kept / freed / skipped, and why), then a summary line; logs go to

@@ -2,11 +2,11 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { configWarnings, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, STDERR_ONLY } from '#app/logging';
+import { IpamLogger, logFormatNamed, STDERR_ONLY } from '#app/logging';
 
 /**
  * The standalone application of a command (kontena-ipam-cleanup, kontena-ipam-ctl): Nest's
- * logs on stderr (stdout carries the report), at LOG_LEVEL, with the configuration warnings
+ * logs on stderr (stdout carries the report), at LOG_LEVEL in LOG_FORMAT, with the configuration warnings
  * first. The caller closes it.
  */
 export async function openCommandContext(
@@ -17,7 +17,7 @@ export async function openCommandContext(
     abortOnError: false,
   });
   const config = app.get<IpamConfig>(ipamConfig.KEY);
-  const logger = new IpamLogger(config.logLevel, STDERR_ONLY);
+  const logger = new IpamLogger(config.logLevel, STDERR_ONLY, logFormatNamed(config.logFormat));
   app.useLogger(logger);
   app.flushLogs();
   for (const warning of configWarnings(config)) {

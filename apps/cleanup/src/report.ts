@@ -1,3 +1,5 @@
+import type { CleanupTotals } from '#app/store';
+
 import {
   ADDRESS_REASON_ORDER,
   ADDRESS_REASONS,
@@ -26,14 +28,8 @@ export interface CleanupReport {
   error?: string;
 }
 
-export interface Totals {
-  kept: number;
-  freed: number;
-  skipped: number;
-  membershipsDeleted: number;
-  refsSet: number;
-  poolsDeleted: number;
-}
+/** What the pass did, counted: also what it records as this node's last pass in etcd. */
+export type Totals = CleanupTotals;
 
 export interface AddressOutcome {
   ip: string;

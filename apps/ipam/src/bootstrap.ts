@@ -3,10 +3,13 @@ import { NestFactory } from '@nestjs/core';
 
 import type { IpamConfig } from '#app/config';
 import type { IpamLogger } from '#app/logging';
-import { EtcdConnection, NodeRegistration } from '#app/store';
+import { PoolStates } from '#app/allocator';
+import { METRICS } from '#app/metrics';
+import { AllocationStore, EtcdConnection, NodeRegistration } from '#app/store';
 
 import { AppModule, type Listeners } from './app.module.js';
 import { readiness } from './health/health-server.js';
+import { poolSamples } from './health/pool-samples.js';
 import {
   PLUGIN_APP_OPTIONS,
   PluginHttpAdapter,
@@ -53,6 +56,11 @@ export async function start(
     const store = app.get(EtcdConnection);
     const registration = app.get(NodeRegistration);
     health.attach(() => readiness(store.status(), socket.status(), registration.status()));
+    const [states, allocation] = [app.get(PoolStates), app.get(AllocationStore)];
+    METRICS.sources = {
+      etcdUp: () => store.status().ready,
+      pools: () => poolSamples(states, allocation),
+    };
   } catch (e) {
     logger.error(
       `cannot start: ${e instanceof Error ? e.message : String(e)}`,

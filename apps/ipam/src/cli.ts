@@ -7,7 +7,7 @@ import { isJsonObject } from './json-object.js';
 export const USAGE = `Usage: kontena-ipam [--help | --version]
 
 Runs the kontena-ipam Docker IPAM driver plugin in the foreground: the plugin API on a unix
-socket, /healthz and /readyz on TCP. Configured only by environment variables:
+socket, /healthz, /readyz and /metrics on TCP. Configured only by environment variables:
 
   NODE_ID                         owner tag of this host (default: the host name)
   ETCD_ENDPOINT                   comma-separated etcd URLs (default: http://localhost:2379)
@@ -17,12 +17,13 @@ socket, /healthz and /readyz on TCP. Configured only by environment variables:
                                   TLS towards etcd (default: unset)
   ETCD_USERNAME, ETCD_PASSWORD    etcd authentication, both or neither (default: unset)
   LOG_LEVEL                       0 debug, 1 info, 2 warn, 3 error, or the names (default: 1)
+  LOG_FORMAT                      text (default) or json: one JSON object per line
   KONTENA_IPAM_SUPERNET           dynamic pools are carved from here (default: 10.80.0.0/12)
   KONTENA_IPAM_SUBNET_LENGTH      prefix length of dynamic pools (default: 24)
   KONTENA_IPAM_SOCKET             plugin socket; its file name is the driver name
                                   (default: /run/docker/plugins/kontena-ipam.sock)
   KONTENA_IPAM_AVOID_HOST_ROUTES  skip subnets on this host's routes (default: true)
-  KONTENA_IPAM_HEALTH_LISTEN      host:port of /healthz and /readyz (default: 127.0.0.1:2275)
+  KONTENA_IPAM_HEALTH_LISTEN      host:port of /healthz, /readyz and /metrics (default: 127.0.0.1:2275)
 
 Options:
   -h, --help     show this help and exit

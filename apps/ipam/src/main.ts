@@ -5,7 +5,8 @@ import {
   loadConfig,
   redactedConfig,
 } from '#app/config';
-import { IpamLogger } from '#app/logging';
+import { IpamLogger, logFormatNamed, STDOUT_AND_STDERR } from '#app/logging';
+import { METRICS } from '#app/metrics';
 
 import type { Listeners } from './app.module.js';
 import { parseArgs, readVersion, usage } from './cli.js';
@@ -52,7 +53,13 @@ async function main(): Promise<void> {
  */
 async function run(version: string): Promise<void> {
   const config = configOrExit();
-  const logger = new IpamLogger(config.logLevel);
+  METRICS.recording = config.metricsRecording;
+  METRICS.buildInfo(version);
+  const logger = new IpamLogger(
+    config.logLevel,
+    STDOUT_AND_STDERR,
+    logFormatNamed(config.logFormat),
+  );
   logger.log(
     `kontena-ipam ${version} starting with ${JSON.stringify(redactedConfig(config))}`,
     CONTEXT,

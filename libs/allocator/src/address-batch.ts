@@ -1,4 +1,5 @@
 import { PoolExhausted } from '#app/ipam';
+import { METRICS } from '#app/metrics';
 import type { Addr, Prefix } from '#app/net';
 import {
   MAX_RESERVE_BATCH,
@@ -183,6 +184,7 @@ export class AddressBatch {
       nonce: w.nonce,
     }));
     const deadline = Math.min(...tries.map((t) => t.w.deadline));
+    METRICS.batch(wanted.length);
     try {
       const one = wanted.length === 1 ? wanted[0] : undefined;
       return one

@@ -71,6 +71,14 @@ export class PoolStates implements OnModuleDestroy {
     return state;
   }
 
+  /** Every pool this node allocates from now (loaded; loads that fail are left out): metrics. */
+  async serving(): Promise<PoolState[]> {
+    const states = await Promise.all(
+      [...this.states.values()].map((s) => s.catch(() => undefined)),
+    );
+    return states.filter((s) => s !== undefined);
+  }
+
   /** The state of `pool` if this node keeps one (no load): for local hints only. */
   async loaded(pool: StoredPool): Promise<PoolState | undefined> {
     const state = await this.states.get(pool.id)?.catch(() => undefined);

@@ -9,7 +9,12 @@ const log = new Logger('AddressAllocator');
  * logs").
  */
 export function logReserved(poolId: string, addr: Addr, record: AddressRecord): void {
-  log.log(
-    `allocated ${record.type === 'gateway' ? 'gateway ' : ''}address ${addr.toString()} in pool ${poolId} to node ${record.node}${record.name ? ` (endpoint ${record.name})` : ''}`,
-  );
+  log.log({
+    msg: `allocated ${record.type === 'gateway' ? 'gateway ' : ''}address ${addr.toString()} in pool ${poolId} to node ${record.node}${record.name ? ` (endpoint ${record.name})` : ''}`,
+    pool: poolId,
+    address: addr.toString(),
+    node: record.node,
+    kind: record.type ?? 'endpoint',
+    endpoint: record.name,
+  });
 }

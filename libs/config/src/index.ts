@@ -1,6 +1,6 @@
 export { ConfigError } from './config-error.js';
 export { ipamConfig, type ConfigNamespace } from './config-namespace.js';
 export { configWarnings } from './config-warnings.js';
-export { type IpamConfig, type LogLevelName } from './ipam-config.js';
+export { type IpamConfig, type LogFormatName, type LogLevelName } from './ipam-config.js';
 export { IpamConfigModule } from './ipam-config.module.js';
 export { loadConfig, redactedConfig } from './load-config.js';

@@ -5,6 +5,11 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
+/** LOG_FORMAT: text lines as ever, or one JSON object per line. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+
+export type LogFormatName = (typeof LOG_FORMATS)[number];
+
 /**
  * The validated configuration of one kontena-ipam process, built once at boot from the
  * environment by {@link loadConfig}. Instances are deeply frozen: copy before changing anything.
@@ -24,6 +29,7 @@ export interface IpamConfig {
     auth?: { username: string; password: string };
   };
   logLevel: LogLevelName;
+  logFormat: LogFormatName;
   /** Canonical IPv4 CIDR without host bits, e.g. `10.80.0.0/12`. */
   supernet: string;
   /** Prefix length of the subnets carved from the supernet; at least the supernet's. */
@@ -42,6 +48,8 @@ export interface IpamConfig {
   /** Where the health endpoint listens; `host` has no brackets (ready for `server.listen`). */
   health: { host: string; port: number };
   dockerHost: string;
+  /** false only in the bench's comparison run: the metrics record nothing */
+  metricsRecording: boolean;
   /** Where the values came from, for the start-up log and configWarnings. */
   sources?: ConfigSources;
 }

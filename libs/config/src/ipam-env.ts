@@ -26,7 +26,7 @@ import {
   splitList,
   toStrictInt,
 } from './env-rules.js';
-import { LOG_LEVELS, type LogLevelName } from './ipam-config.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormatName, type LogLevelName } from './ipam-config.js';
 
 /** Largest supernet / subnet prefix length: a /31 or /32 leaves no room for usable hosts. */
 export const MAX_PREFIX_LENGTH = 30;
@@ -48,6 +48,7 @@ export const ENV_NAMES = [
   'ETCD_USERNAME',
   'ETCD_PASSWORD',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'KONTENA_IPAM_SUPERNET',
   'KONTENA_IPAM_SUBNET_LENGTH',
   'KONTENA_IPAM_SUPERNET6',
@@ -55,6 +56,7 @@ export const ENV_NAMES = [
   'KONTENA_IPAM_SOCKET',
   'KONTENA_IPAM_AVOID_HOST_ROUTES',
   'KONTENA_IPAM_HEALTH_LISTEN',
+  'KONTENA_IPAM_METRICS_RECORDING',
   'DOCKER_HOST',
 ] as const;
 
@@ -69,12 +71,14 @@ export const ENV_DEFAULTS: Readonly<Partial<Record<EnvName, string>>> = {
   ETCD_PREFIX: '/kontena/ipam',
   ETCD_WAIT_TIMEOUT: '60',
   LOG_LEVEL: '1',
+  LOG_FORMAT: 'text',
   KONTENA_IPAM_SUPERNET: '10.80.0.0/12',
   KONTENA_IPAM_SUBNET_LENGTH: '24',
   KONTENA_IPAM_SUBNET6_LENGTH: '64',
   KONTENA_IPAM_SOCKET: '/run/docker/plugins/kontena-ipam.sock',
   KONTENA_IPAM_AVOID_HOST_ROUTES: 'true',
   KONTENA_IPAM_HEALTH_LISTEN: '127.0.0.1:2275',
+  KONTENA_IPAM_METRICS_RECORDING: 'true',
   DOCKER_HOST: 'unix:///var/run/docker.sock',
 };
 
@@ -270,6 +274,9 @@ export class IpamEnv {
   })
   LOG_LEVEL: LogLevelName;
 
+  @IsIn([...LOG_FORMATS], { message: 'must be text or json' })
+  LOG_FORMAT: LogFormatName;
+
   @Check(
     'ipv4Supernet',
     (value) => {
@@ -350,6 +357,11 @@ export class IpamEnv {
     'must be host:port or [ipv6]:port with a port from 1 to 65535',
   )
   KONTENA_IPAM_HEALTH_LISTEN: string;
+
+  /** For the bench only (bench/run.mjs --metrics-off): false records no metric. */
+  @TransformString((text) => parseBoolean(text) ?? text)
+  @IsBoolean({ message: 'must be a boolean: true/false, 1/0, yes/no or on/off' })
+  KONTENA_IPAM_METRICS_RECORDING: boolean;
 
   @Check(
     'dockerHost',

@@ -28,6 +28,7 @@ const ALL_NAMES: EnvName[] = [
   'ETCD_USERNAME',
   'ETCD_PASSWORD',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'KONTENA_IPAM_SUPERNET',
   'KONTENA_IPAM_SUBNET_LENGTH',
   'KONTENA_IPAM_SUPERNET6',
@@ -35,6 +36,7 @@ const ALL_NAMES: EnvName[] = [
   'KONTENA_IPAM_SOCKET',
   'KONTENA_IPAM_AVOID_HOST_ROUTES',
   'KONTENA_IPAM_HEALTH_LISTEN',
+  'KONTENA_IPAM_METRICS_RECORDING',
   'DOCKER_HOST',
 ];
 
@@ -42,6 +44,7 @@ const DEFAULTS: IpamConfig = {
   nodeId: hostname(),
   etcd: { endpoints: ['http://localhost:2379'], prefix: '/kontena/ipam', waitTimeoutSeconds: 60 },
   logLevel: 'info',
+  logFormat: 'text',
   supernet: '10.80.0.0/12',
   subnetLength: 24,
   subnet6Length: 64,
@@ -50,6 +53,7 @@ const DEFAULTS: IpamConfig = {
   avoidHostRoutes: true,
   health: { host: '127.0.0.1', port: 2275 },
   dockerHost: 'unix:///var/run/docker.sock',
+  metricsRecording: true,
   sources: { defaulted: ALL_NAMES, lookalikes: [] },
 };
 
@@ -183,6 +187,19 @@ describe('loadConfig: accepted values', () => {
       env: { ETCD_USERNAME: 'ipam', ETCD_PASSWORD: PASSWORD },
       pick: (c) => c.etcd.auth,
       expected: { username: 'ipam', password: PASSWORD },
+    },
+    // LOG_FORMAT
+    {
+      name: 'LOG_FORMAT json',
+      env: { LOG_FORMAT: 'json' },
+      pick: (c) => c.logFormat,
+      expected: 'json',
+    },
+    {
+      name: 'KONTENA_IPAM_METRICS_RECORDING off (the bench only)',
+      env: { KONTENA_IPAM_METRICS_RECORDING: 'off' },
+      pick: (c) => c.metricsRecording,
+      expected: false,
     },
     // LOG_LEVEL
     {
@@ -789,6 +806,11 @@ describe('loadConfig: rejected values', () => {
       name: 'DOCKER_HOST with path',
       env: { DOCKER_HOST: 'tcp://docker:2375/v1' },
       problems: [`DOCKER_HOST=tcp://docker:2375/v1: ${DOCKER}`],
+    },
+    {
+      name: 'LOG_FORMAT neither text nor json',
+      env: { LOG_FORMAT: 'xml' },
+      problems: ['LOG_FORMAT=xml: must be text or json'],
     },
   ];
 

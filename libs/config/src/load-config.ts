@@ -133,6 +133,7 @@ function toConfig(dto: IpamEnv): IpamConfig {
       ...(auth && { auth }),
     },
     logLevel: dto.LOG_LEVEL,
+    logFormat: dto.LOG_FORMAT,
     supernet: supernet.prefix.masked().toString(),
     subnetLength: dto.KONTENA_IPAM_SUBNET_LENGTH,
     ...supernet6Of(dto),
@@ -142,6 +143,7 @@ function toConfig(dto: IpamEnv): IpamConfig {
     avoidHostRoutes: dto.KONTENA_IPAM_AVOID_HOST_ROUTES,
     health,
     dockerHost: dto.DOCKER_HOST,
+    metricsRecording: dto.KONTENA_IPAM_METRICS_RECORDING,
   };
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogLevelName } from '#app/config';
 
 import { IpamLogger, STDERR_ONLY, STDOUT_AND_STDERR, type LogOutput } from './ipam-logger.js';
-import type { LogFormat } from './log-format.js';
+import { jsonFormat, type LogFormat } from './log-format.js';
 
 function capture(level: LogLevelName, format?: LogFormat) {
   const out: string[] = [];
@@ -144,5 +144,44 @@ describe('IpamLogger outputs', () => {
     logger.warn('warn');
     logger.error('error');
     expect(written).toEqual({ stdout, stderr });
+  });
+});
+
+describe('IpamLogger with events', () => {
+  const event = {
+    msg: 'allocated address 10.80.0.5 in pool blue to node n1',
+    pool: 'blue',
+    address: '10.80.0.5',
+    node: 'n1',
+  };
+
+  it('prints only the message of an event as text, as ever', () => {
+    const { logger, out } = capture('info');
+    logger.log(event, 'AddressAllocator');
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(
+      /^\S+ INFO  \[AddressAllocator\] allocated address 10\.80\.0\.5 in pool blue to node n1\n$/,
+    );
+  });
+
+  it('adds the fields of an event as JSON, and a stack after the message', () => {
+    const { logger, out, err } = capture('info', jsonFormat);
+    logger.log(event, 'AddressAllocator');
+    logger.error('failed', 'Error: x\n    at y', 'Main');
+    expect(JSON.parse(out[0] ?? '')).toEqual({
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      level: 'info',
+      msg: event.msg,
+      context: 'AddressAllocator',
+      pool: 'blue',
+      address: '10.80.0.5',
+      node: 'n1',
+    });
+    expect(JSON.parse(err[0] ?? '')).toMatchObject({
+      level: 'error',
+      msg: 'failed Error: x\n    at y',
+      context: 'Main',
+    });
+    expect(err[0]?.trimEnd()).not.toContain('\n');
   });
 });

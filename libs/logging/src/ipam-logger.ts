@@ -39,6 +39,24 @@ export const STDERR_ONLY: LogOutput = {
   err: (line) => process.stderr.write(line),
 };
 
+/**
+ * An event with structured fields: `logger.log({ msg: 'allocated …', pool, address }, context)`.
+ * The text format prints `msg` alone (so it says everything itself); JSON adds the fields.
+ */
+export interface LogEvent {
+  msg: string;
+  [field: string]: unknown;
+}
+
+function isEvent(value: unknown): value is LogEvent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Error) &&
+    typeof (value as { msg?: unknown }).msg === 'string'
+  );
+}
+
 function render(value: unknown): string {
   if (typeof value === 'string') {
     return value;
@@ -113,8 +131,16 @@ export class IpamLogger implements LoggerService {
     if (!this.isEnabled(level)) {
       return;
     }
-    const text = [message, ...extra.filter((e) => e !== undefined)].map(render).join(' ');
-    const line = `${this.format({ time: new Date(), level, context, message: text })}\n`;
+    let fields: Record<string, unknown> | undefined;
+    let head = message;
+    if (isEvent(message)) {
+      const { msg, ...rest } = message;
+      head = msg;
+      fields = rest;
+    }
+    const text = [head, ...extra.filter((e) => e !== undefined)].map(render).join(' ');
+    const record = { time: new Date(), level, context, message: text };
+    const line = `${this.format(fields === undefined ? record : { ...record, fields })}\n`;
     if (level === 'warn' || level === 'error') {
       this.output.err(line);
     } else {

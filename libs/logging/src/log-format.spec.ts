@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { escapeControlCharacters, textFormat } from './log-format.js';
+import { escapeControlCharacters, jsonFormat, logFormatNamed, textFormat } from './log-format.js';
 
 describe('escapeControlCharacters', () => {
   const cases = [
@@ -55,5 +55,75 @@ describe('textFormat', () => {
   ];
   it.each(cases)('$name', ({ record, expected }) => {
     expect(textFormat(record)).toBe(expected);
+  });
+});
+
+describe('jsonFormat', () => {
+  const time = new Date('2026-12-07T01:02:03.004Z');
+  it.each([
+    {
+      name: 'a line without context or fields',
+      record: { time, level: 'info' as const, context: undefined, message: 'started' },
+      expected: { time: '2026-12-07T01:02:03.004Z', level: 'info', msg: 'started', context: null },
+    },
+    {
+      name: "an event's fields after the four keys, undefined ones left out",
+      record: {
+        time,
+        level: 'warn' as const,
+        context: 'PluginCall',
+        message: 'POST /IpamDriver.RequestAddress 400 1.2ms: no',
+        fields: {
+          call: 'IpamDriver.RequestAddress',
+          status: 400,
+          duration: 1.2,
+          endpoint: undefined,
+        },
+      },
+      expected: {
+        time: '2026-12-07T01:02:03.004Z',
+        level: 'warn',
+        msg: 'POST /IpamDriver.RequestAddress 400 1.2ms: no',
+        context: 'PluginCall',
+        call: 'IpamDriver.RequestAddress',
+        status: 400,
+        duration: 1.2,
+      },
+    },
+    {
+      name: 'fields never replace time, level, msg or context; bigints as text',
+      record: {
+        time,
+        level: 'error' as const,
+        context: 'X',
+        message: 'real',
+        fields: { msg: 'forged', level: 'debug', size: 1n << 64n },
+      },
+      expected: {
+        time: '2026-12-07T01:02:03.004Z',
+        level: 'error',
+        msg: 'real',
+        context: 'X',
+        size: '18446744073709551616',
+      },
+    },
+  ])('$name', ({ record, expected }) => {
+    const line = jsonFormat(record);
+    expect(JSON.parse(line)).toEqual(expected);
+    expect(Object.keys(JSON.parse(line)).slice(0, 4)).toEqual(['time', 'level', 'msg', 'context']);
+  });
+
+  it('keeps a line one line whatever the message holds, and valid JSON', () => {
+    const message = 'a\nb\r\u001b[2J\u007f\u0085\u2028\u2029"\\';
+    const line = jsonFormat({ time, level: 'info', context: 'C', message });
+    for (const raw of ['\n', '\r', '\u001b', '\u007f', '\u0085', '\u2028', '\u2029']) {
+      expect(line).not.toContain(raw);
+    }
+    expect(JSON.parse(line).msg).toBe(message);
+  });
+
+  it('is the format LOG_FORMAT=json names; text stays the default', () => {
+    expect(logFormatNamed('json')).toBe(jsonFormat);
+    expect(logFormatNamed('text')).toBe(textFormat);
   });
 });

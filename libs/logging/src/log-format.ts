@@ -1,4 +1,4 @@
-import type { LogLevelName } from '#app/config';
+import type { LogFormatName, LogLevelName } from '#app/config';
 
 /** One event, as the logger hands it to a {@link LogFormat}. */
 export interface LogRecord {
@@ -8,6 +8,8 @@ export interface LogRecord {
   context: string | undefined;
   /** The message and any extra parameters (an error's stack included), rendered as text. */
   message: string;
+  /** The event's structured fields (pool, address, node, call, duration…), when it has any. */
+  fields?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -40,3 +42,37 @@ export const textFormat: LogFormat = ({ time, level, context, message }) =>
       context === undefined ? '' : `[${context}] `
     }${message}`,
   );
+
+/** What JSON.stringify leaves raw that a terminal or a line-based viewer may act on. */
+const JSON_UNSAFE_RE = /[\u007f-\u009f\u2028\u2029]/gu;
+
+/** The keys every JSON line has; an event's fields cannot replace them. */
+const JSON_KEYS = new Set(['time', 'level', 'msg', 'context']);
+
+/**
+ * One JSON object per line (LOG_FORMAT=json): `time`, `level`, `msg`, `context` (null when none),
+ * then the event's fields. JSON.stringify escapes line breaks and C0 controls; DEL, C1 and the
+ * Unicode separators are escaped too, so a line is one line for any viewer.
+ */
+export const jsonFormat: LogFormat = ({ time, level, context, message, fields }) => {
+  const line: Record<string, unknown> = {
+    time: time.toISOString(),
+    level,
+    msg: message,
+    context: context ?? null,
+  };
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (!JSON_KEYS.has(key) && value !== undefined) {
+      line[key] = typeof value === 'bigint' ? value.toString() : value;
+    }
+  }
+  return JSON.stringify(line).replace(
+    JSON_UNSAFE_RE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+};
+
+/** The format LOG_FORMAT names. */
+export function logFormatNamed(name: LogFormatName): LogFormat {
+  return name === 'json' ? jsonFormat : textFormat;
+}

@@ -89,6 +89,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'get_pool_and_member',
     );
     const poolKv = rangeKvs(res.responses[0])[0];
     const memberKv = rangeKvs(res.responses[1])[0];
@@ -127,6 +128,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'get_pool_and_address',
     );
     const poolKv = rangeKvs(res.responses[0])[0];
     const addressKv = rangeKvs(res.responses[1])[0];
@@ -186,6 +188,7 @@ export class AllocationStore {
             failure: [],
           },
           deadline,
+          'count_addresses',
         );
         return chunk.map((_, i) => Number(res.responses[i]?.response_range?.count ?? 0));
       }),
@@ -212,6 +215,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'addresses_exist',
     );
     return ips.map((_, i) => Number(res.responses[i]?.response_range?.count ?? 0) > 0);
   }
@@ -236,6 +240,7 @@ export class AllocationStore {
         failure: [{ request_range: { key } }],
       },
       deadline,
+      'claim_supernet6',
     );
     if (res.succeeded) {
       return { supernet: candidate, created: true };
@@ -311,6 +316,7 @@ export class AllocationStore {
         failure: [{ request_range: { key: poolKey } }],
       },
       deadline,
+      'create_pool',
     );
     if (res.succeeded) {
       return {
@@ -356,6 +362,7 @@ export class AllocationStore {
         failure: [{ request_range: { key: poolKey } }, { request_range: { key: memberKey } }],
       },
       deadline,
+      'join_pool',
     );
     if (res.succeeded) {
       return { kind: 'joined', refs };
@@ -406,6 +413,7 @@ export class AllocationStore {
           failure: [{ request_range: { key: memberKey } }, { request_range: { key: poolKey } }],
         },
         deadline,
+        'leave_pool',
       );
       const now = rangeKvs(res.responses[0])[0];
       if (res.succeeded || memberWrittenBy(now, nonce)) {
@@ -434,6 +442,7 @@ export class AllocationStore {
         ],
       },
       deadline,
+      'leave_pool',
     );
     if (res.succeeded) {
       return { kind: 'pool-deleted' };
@@ -471,6 +480,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'delete_pool_if_unused',
     );
     return res.succeeded;
   }
@@ -487,7 +497,11 @@ export class AllocationStore {
     nonce: string,
     deadline: Deadline,
   ): Promise<ReserveResult> {
-    const res = await this.etcd.txn(reservation(this.keys, pool, ip, record, nonce), deadline);
+    const res = await this.etcd.txn(
+      reservation(this.keys, pool, ip, record, nonce),
+      deadline,
+      'reserve_address',
+    );
     return res.succeeded ? { kind: 'reserved' } : reserveOutcome(pool, ip, nonce, res.responses);
   }
 
@@ -514,6 +528,7 @@ export class AllocationStore {
         failure: [],
       },
       deadline,
+      'reserve_addresses',
     );
     return wanted.map(({ ip, nonce }, i): ReserveResult => {
       const nested = res.responses[i]?.response_txn;
@@ -533,6 +548,7 @@ export class AllocationStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, address.modRevision, { delete: true }),
       deadline,
+      'delete_address',
     );
     const outcome = guardedOutcome(res);
     if (outcome.applied) {

@@ -6,6 +6,7 @@ import { guardedOutcome, ifUnchanged } from './guarded-write.js';
 import { KeyLayout } from './keys.js';
 import {
   buf,
+  json,
   memberValue,
   memberWrittenBy,
   toAddress,
@@ -13,7 +14,13 @@ import {
   toPool,
   toRegistration,
 } from './kv-records.js';
-import type { NodeMember, StoredAddress, StoredPool, StoredRegistration } from './records.js';
+import type {
+  CleanupPassRecord,
+  NodeMember,
+  StoredAddress,
+  StoredPool,
+  StoredRegistration,
+} from './records.js';
 
 /** Addresses per cleanup delete transaction (etcd allows 128 operations per transaction). */
 export const MAX_DELETE_BATCH = 100;
@@ -51,6 +58,7 @@ export class CleanupStore {
         failure: [],
       },
       deadline,
+      'current_revision',
     );
     return res.header.revision;
   }
@@ -180,6 +188,7 @@ export class CleanupStore {
         failure: [],
       },
       deadline,
+      'cleanup_delete_addresses',
     );
     return addresses.map((_, i) => {
       const nested = res.responses[i]?.response_txn;
@@ -205,6 +214,7 @@ export class CleanupStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, member.modRevision, { delete: true }),
       deadline,
+      'cleanup_delete_member',
     );
     const outcome = guardedOutcome(res);
     return outcome.applied || !outcome.now ? 'deleted' : 'changed';
@@ -225,9 +235,26 @@ export class CleanupStore {
     const res = await this.etcd.txn(
       ifUnchanged(key, member.modRevision, { put: memberValue(refs, nonce, member.record) }),
       deadline,
+      'cleanup_set_refs',
     );
     const outcome = guardedOutcome(res);
     return outcome.applied || memberWrittenBy(outcome.now, nonce) ? 'set' : 'changed';
+  }
+
+  /**
+   * Records this node's last successful pass (`cleanup-passes/<NODE_ID>`), overwriting the one
+   * before: a status for operators (`kontena-ipam-ctl show`), compared by nothing.
+   */
+  async recordPass(node: string, pass: CleanupPassRecord, deadline: Deadline): Promise<void> {
+    await this.etcd.txn(
+      {
+        compare: [],
+        success: [{ request_put: { key: buf(this.keys.cleanupPass(node)), value: json(pass) } }],
+        failure: [],
+      },
+      deadline,
+      'record_cleanup_pass',
+    );
   }
 
   /** Deletes a pool no node is a member of: AllocationStore.deletePoolIfUnused. */

@@ -14,6 +14,7 @@ import {
   type KVClient,
 } from 'etcd3';
 import { ipamConfig, type IpamConfig } from '#app/config';
+import { METRICS } from '#app/metrics';
 import { RequestRefused, StoreUnavailable } from './errors.js';
 import {
   blocksEveryRequest,
@@ -51,8 +52,24 @@ const PROBE_DOWN_MS = 1_000;
  */
 export const LIST_PAGE = 5_000;
 
+/** How a prefix is read in pages (EtcdConnection.pagedRange, rangePages). */
+export interface PageOptions {
+  keysOnly: boolean;
+  /** keys per page (default LIST_PAGE) */
+  pageSize?: number;
+  /** read at this revision (several ranges at one revision); default: the first page's */
+  revision?: string;
+}
+
 const NONCE_PREFIX = randomBytes(8).toString('hex');
 let nonceCounter = 0;
+
+/** Every attempt of a transaction but the last was retried. */
+function countRetries(op: string, attempts: number): void {
+  for (let i = 1; i < attempts; i++) {
+    METRICS.txn(op, 'retried');
+  }
+}
 
 /** A fresh nonce for one logical write; reused across retries of that write. */
 export function newNonce(): string {
@@ -134,9 +151,26 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
     return Date.now() + this.config.etcd.waitTimeoutSeconds * 1000;
   }
 
-  /** Runs one transaction, waiting for etcd until the deadline. */
-  txn(request: TxnRequest, deadline: Deadline): Promise<ITxnResponse> {
-    return this.withEtcd((options) => this.kv().txn(request, options), deadline);
+  /**
+   * Runs one transaction, waiting for etcd until the deadline, and counts it under `op` (its
+   * store method, for kontena_ipam_etcd_txn_total): committed or compare failed, each attempt
+   * that was retried, or an error.
+   */
+  async txn(request: TxnRequest, deadline: Deadline, op: string): Promise<ITxnResponse> {
+    let attempts = 0;
+    try {
+      const res = await this.withEtcd((options) => {
+        attempts++;
+        return this.kv().txn(request, options);
+      }, deadline);
+      countRetries(op, attempts);
+      METRICS.txn(op, res.succeeded ? 'committed' : 'compare_failed');
+      return res;
+    } catch (err) {
+      countRetries(op, attempts);
+      METRICS.txn(op, 'error');
+      throw err;
+    }
   }
 
   /** One key, or undefined when it does not exist. */
@@ -150,53 +184,72 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Every key under `prefix`, mapped by `map` (undefined drops a key), read in pages of
-   * `pageSize` all pinned to the first page's revision: one consistent snapshot that stays under
-   * gRPC's 4 MiB reply limit however large the range (a pool of 30,000 addresses with their
-   * values is ~5 MiB). Every read of a prefix goes through here. If that revision is compacted
-   * between pages, the read starts again at the newest one.
+   * `pageSize` all pinned to one revision (`revision`, else the first page's): one consistent
+   * snapshot that stays under gRPC's 4 MiB reply limit however large the range (a pool of 30,000
+   * addresses with their values is ~5 MiB). Every read of a prefix goes through here. If the
+   * first page's revision is compacted between pages, the read starts again at the newest one.
    */
   async pagedRange<T>(
     prefix: string,
     deadline: Deadline,
-    options: { keysOnly: boolean; pageSize?: number },
+    options: PageOptions,
     map: (kv: IKeyValue) => T | undefined,
   ): Promise<{ items: T[]; revision: string }> {
-    const end = prefixEnd(buf(prefix));
-    const limit = options.pageSize ?? LIST_PAGE;
     for (let attempt = 1; ; attempt++) {
       const items: T[] = [];
-      let from = buf(prefix);
-      let revision: string | undefined;
+      let revision = options.revision;
       try {
-        for (;;) {
-          const page = from;
-          const pinned = revision;
-          const res = await this.withEtcd(
-            (callOptions) =>
-              this.kv().range(
-                { key: page, range_end: end, keys_only: options.keysOnly, limit, revision: pinned },
-                callOptions,
-              ),
-            deadline,
-          );
-          revision ??= res.header.revision;
-          for (const kv of res.kvs) {
+        for await (const page of this.rangePages(prefix, deadline, options)) {
+          revision = page.revision;
+          for (const kv of page.kvs) {
             const item = map(kv);
             if (item !== undefined) {
               items.push(item);
             }
           }
-          const last = res.kvs[res.kvs.length - 1];
-          if (!res.more || !last) {
-            return { items, revision };
-          }
-          from = Buffer.concat([last.key, Buffer.from([0])]);
         }
+        return { items, revision: revision ?? '0' };
       } catch (err) {
-        if (attempt >= 3 || !(err instanceof Error) || !/compacted/i.test(err.message)) {
+        const retry = options.revision === undefined && attempt < 3;
+        if (!retry || !(err instanceof Error) || !/compacted/i.test(err.message)) {
           throw err;
         }
       }
+    }
+  }
+
+  /**
+   * The keys under `prefix` page by page (at least one page, maybe empty), each page pinned to
+   * the same revision: `revision`, else the first page's. For a caller that prints a range as it
+   * reads it (`kontena-ipam-ctl show POOL`) instead of holding all of it.
+   */
+  async *rangePages(
+    prefix: string,
+    deadline: Deadline,
+    options: PageOptions,
+  ): AsyncGenerator<{ kvs: IKeyValue[]; revision: string }> {
+    const end = prefixEnd(buf(prefix));
+    const limit = options.pageSize ?? LIST_PAGE;
+    let from = buf(prefix);
+    let revision = options.revision;
+    for (;;) {
+      const page = from;
+      const pinned = revision;
+      const res = await this.withEtcd(
+        (callOptions) =>
+          this.kv().range(
+            { key: page, range_end: end, keys_only: options.keysOnly, limit, revision: pinned },
+            callOptions,
+          ),
+        deadline,
+      );
+      revision ??= res.header.revision;
+      yield { kvs: res.kvs, revision };
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) {
+        return;
+      }
+      from = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
 

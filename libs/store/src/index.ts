@@ -11,6 +11,7 @@ export * from './etcd-version.js';
 export * from './allocation-results.js';
 export * from './allocation-store.js';
 export * from './cleanup-store.js';
+export * from './plan-store.js';
 export * from './store.module.js';
 export * from './registration-tracker.js';
 export * from './node-registration.js';

@@ -10,12 +10,20 @@ export type ParsedKey =
   | { kind: 'registration'; node: string; instance: string }
   /** the cluster's IPv6 supernet (KeyLayout.supernet6) */
   | { kind: 'supernet6' }
+  | { kind: 'cleanup-pass'; node: string }
   /** under one of the layout's directories, but not of its shape (`pools/a/b`, `subnets/`) */
   | { kind: 'malformed'; dir: LayoutDir }
   /** outside the layout's directories (or outside the prefix) */
   | { kind: 'other' };
 
-const LAYOUT_DIRS = ['pools', 'subnets', 'addresses', 'pool-nodes', 'nodes'] as const;
+const LAYOUT_DIRS = [
+  'pools',
+  'subnets',
+  'addresses',
+  'pool-nodes',
+  'nodes',
+  'cleanup-passes',
+] as const;
 export type LayoutDir = (typeof LAYOUT_DIRS)[number];
 
 /** The number of path segments after the directory, per directory. */
@@ -25,6 +33,7 @@ const SEGMENTS: Record<LayoutDir, number> = {
   addresses: 2,
   'pool-nodes': 2,
   nodes: 2,
+  'cleanup-passes': 1,
 };
 
 /**
@@ -37,6 +46,7 @@ const SEGMENTS: Record<LayoutDir, number> = {
  *   <prefix>/pool-nodes/<id>/<node>     {"refs":n,"req"}
  *   <prefix>/nodes/<node>/<instance>    {"host","pid","started","version","ttl"}, on a lease
  *   <prefix>/supernet6                  {"supernet":"fdxx:xxxx:xxxx::/48","req"}
+ *   <prefix>/cleanup-passes/<node>      {"time","revision","freed",…}: its last cleanup pass
  *
  * Directories do not exist in v3; a "directory" is a key prefix ending in "/".
  */
@@ -130,6 +140,13 @@ export class KeyLayout {
   registration(node: string, instance: string): string {
     return `${this.registrationsOf(node)}${instance}`;
   }
+  get cleanupPassesRoot(): string {
+    return `${this.root}/cleanup-passes/`;
+  }
+  /** The last successful cleanup pass of one NODE_ID (written by the pass, read by the ctl). */
+  cleanupPass(node: string): string {
+    return `${this.cleanupPassesRoot}${node}`;
+  }
 
   /** What the full etcd key `key` is (see {@link ParsedKey}). */
   parse(key: string): ParsedKey {
@@ -156,6 +173,9 @@ export class KeyLayout {
     }
     if (layoutDir === 'subnets') {
       return { kind: 'subnet', network: first };
+    }
+    if (layoutDir === 'cleanup-passes') {
+      return { kind: 'cleanup-pass', node: first };
     }
     if (layoutDir === 'nodes') {
       return { kind: 'registration', node: first, instance: second };

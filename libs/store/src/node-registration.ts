@@ -222,6 +222,7 @@ export class NodeRegistration implements OnModuleInit, OnModuleDestroy {
         failure: [],
       },
       this.stepDeadline(),
+      'register_node',
     );
     this.present = true;
     this.log.log(

@@ -52,6 +52,28 @@ export interface RegistrationRecord {
   ttl: number;
 }
 
+/** What a cleanup pass did, counted (apps/cleanup's report totals). */
+export interface CleanupTotals {
+  /** addresses kept, freed and skipped */
+  kept: number;
+  freed: number;
+  skipped: number;
+  membershipsDeleted: number;
+  refsSet: number;
+  poolsDeleted: number;
+}
+
+/**
+ * The last successful cleanup pass of one NODE_ID (`cleanup-passes/<NODE_ID>`), overwritten by
+ * each: an operator sees a node whose cleanup job stopped running (`kontena-ipam-ctl show`).
+ */
+export interface CleanupPassRecord extends CleanupTotals {
+  /** when the pass ended (ISO 8601) */
+  time: string;
+  /** the etcd revision R the pass compared against */
+  revision: string;
+}
+
 /** A registration as listed, with the key's create revision. */
 export interface StoredRegistration {
   node: string;

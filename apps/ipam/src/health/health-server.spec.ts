@@ -61,7 +61,7 @@ describe('HealthServer', () => {
   it('GET /healthz is 200 while the app is still loading', async () => {
     const port = await start(undefined);
     expect(await get(port, '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect(logged).toContain(`serving /healthz and /readyz on 127.0.0.1:${port}`);
+    expect(logged).toContain(`serving /healthz, /readyz and /metrics on 127.0.0.1:${port}`);
   });
 
   it('GET /healthz is 200 whatever etcd does', async () => {
@@ -125,9 +125,20 @@ describe('HealthServer', () => {
     expect(await get(port, '/readyz')).toEqual({ status, contentType: 'application/json', body });
   });
 
+  it("GET /metrics serves Prometheus's text format, the plugin's metrics included", async () => {
+    const port = await start(UP);
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toContain('# TYPE kontena_ipam_requests_total counter');
+    expect(text).toContain('# TYPE kontena_ipam_etcd_up gauge');
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+  });
+
   it.each([
     { method: 'POST', path: '/healthz' },
-    { method: 'GET', path: '/metrics' },
+    { method: 'POST', path: '/metrics' },
     { method: 'POST', path: '/IpamDriver.RequestPool' },
     { method: 'GET', path: '/' },
   ])('$method $path is a JSON 404 (no plugin call on TCP)', async ({ method, path }) => {

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { METRICS } from '#app/metrics';
 import type { NodeIdStatus, StoreStatus } from '#app/store';
 
 import { writeError, writeJson } from '../plugin-server/json-wire.js';
@@ -48,7 +49,7 @@ export function readiness(
 
 /**
  * The health listener (docs/operations.md, "Health"), a plain node:http server rather than a second Nest app:
- * it serves exactly `GET /healthz` and `GET /readyz` (never a plugin call: those are served only
+ * it serves exactly `GET /healthz`, `GET /readyz` and `GET /metrics` (never a plugin call: those are served only
  * on the unix socket), everything else 404. main opens it with the socket, before the app has
  * loaded, so that the port never refuses while the plugin runs; /readyz says "starting" until
  * the app hands it its checks ({@link attach}).
@@ -75,7 +76,7 @@ export class HealthServer {
       });
     });
     const { address, port } = server.address;
-    logger.log(`serving /healthz and /readyz on ${address}:${port}`, 'HealthServer');
+    logger.log(`serving /healthz, /readyz and /metrics on ${address}:${port}`, 'HealthServer');
     return server;
   }
 
@@ -105,6 +106,18 @@ export class HealthServer {
     await closed;
   }
 
+  /** Prometheus's text format (README, "Metrics"); a failure to collect is a 500, never a crash. */
+  private metrics(res: ServerResponse): void {
+    METRICS.scrape().then(
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'Content-Type': contentType }).end(body);
+      },
+      (e: unknown) => {
+        writeError(res, 500, `metrics failed: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
@@ -112,11 +125,13 @@ export class HealthServer {
     } else if (req.method === 'GET' && path === '/readyz') {
       const { status, report } = this.check();
       writeJson(res, status, report);
+    } else if (req.method === 'GET' && path === '/metrics') {
+      this.metrics(res);
     } else {
       writeError(
         res,
         404,
-        `${req.method ?? '?'} ${path ?? ''} not found: this listener serves GET /healthz and GET /readyz`,
+        `${req.method ?? '?'} ${path ?? ''} not found: this listener serves GET /healthz, GET /readyz and GET /metrics`,
       );
     }
     // Health requests carry no body; drop whatever a client sent.

@@ -70,15 +70,22 @@ async function waitingCall(path: string, method: string, body: string) {
   return sent;
 }
 
-function recordingLogger(): LoggerService & { lines: string[] } {
+function recordingLogger(): LoggerService & { lines: string[]; events: object[] } {
   const lines: string[] = [];
+  const events: object[] = [];
   const keep =
     (level: string) =>
     (message: unknown): void => {
-      lines.push(`${level} ${String(message)}`);
+      if (typeof message === 'object' && message !== null && 'msg' in message) {
+        events.push(message);
+        lines.push(`${level} ${String(message.msg)}`);
+      } else {
+        lines.push(`${level} ${String(message)}`);
+      }
     };
   return {
     lines,
+    events,
     log: keep('info'),
     debug: keep('debug'),
     warn: keep('warn'),
@@ -306,6 +313,15 @@ describe('PluginServer', () => {
         expect.stringMatching(
           /^warn POST \/IpamDriver\.Nope 404 \d+\.\dms: Cannot POST \/IpamDriver\.Nope$/,
         ),
+      ]);
+      // The fields of LOG_FORMAT=json: the call (a path outside the route table is `other`).
+      expect(running.logger.events).toEqual([
+        expect.objectContaining({
+          call: 'IpamDriver.RequestPool',
+          status: 200,
+          duration: expect.any(Number),
+        }),
+        expect.objectContaining({ call: 'other', status: 404 }),
       ]);
     });
   });

@@ -2,6 +2,9 @@ import type { LoggerService } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { LogEvent } from '#app/logging';
+import { METRICS } from '#app/metrics';
+
 import { HANDSHAKE_REPLIES } from './handshake.js';
 import { readJsonBody, replyNoteOf, writeError, writeJson } from './json-wire.js';
 import { listenOnSocket, removeSocket } from './socket-file.js';
@@ -40,6 +43,11 @@ export interface ListenerStatus {
 }
 
 const LOG_CONTEXT = 'PluginSocket';
+
+/** A call's log line with its fields for LOG_FORMAT=json: the call, its status, its duration. */
+function event(msg: string, call: string, seconds: number, status?: number): LogEvent {
+  return { msg, call, status, duration: Math.round(seconds * 1e6) / 1000 };
+}
 const CALL_LOG_CONTEXT = 'PluginCall';
 
 /**
@@ -234,7 +242,11 @@ export class PluginServer {
       return;
     }
     try {
-      this.logCall(req, res);
+      this.logCall(
+        req,
+        res,
+        route === undefined ? 'other' : url.slice(1, query < 0 ? undefined : query),
+      );
       if (req.method !== 'POST') {
         // Only the plugin calls (all POST) carry a body: anything else is a 404 from Express,
         // and Node discards whatever body it had once the reply is written.
@@ -264,28 +276,44 @@ export class PluginServer {
   /**
    * One line per call once its reply is written: debug for success, warn with the Err for a
    * 4xx, error for a 5xx. Request bodies are never logged (the reply body at debug already shows
-   * what was decided).
+   * what was decided). Each call is counted and timed under `method` (Docker's method name, or
+   * `other` for a path outside the route table: labels stay few whatever a client sends).
    */
-  private logCall(req: IncomingMessage, res: ServerResponse): void {
+  private logCall(req: IncomingMessage, res: ServerResponse, method: string): void {
     const logger = this.logger;
     const started = process.hrtime.bigint();
     const elapsed = (): string =>
       `${(Number((process.hrtime.bigint() - started) / 1000n) / 1000).toFixed(1)}ms`;
     const call = `${req.method ?? '?'} ${req.url ?? '?'}`;
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     res.on('close', () => {
       if (!res.writableFinished) {
-        logger.warn(`${call} abandoned by the client after ${elapsed()}`, CALL_LOG_CONTEXT);
+        METRICS.request(method, 'abandoned', seconds());
+        logger.warn(
+          event(`${call} abandoned by the client after ${elapsed()}`, method, seconds()),
+          CALL_LOG_CONTEXT,
+        );
       }
     });
     res.on('finish', () => {
+      const status = res.statusCode;
+      const took = seconds();
+      METRICS.request(method, status < 400 ? 'ok' : status < 500 ? 'rejected' : 'error', took);
       const note = replyNoteOf(res);
-      const line = `${call} ${res.statusCode} ${elapsed()}`;
-      if (res.statusCode >= 500) {
-        logger.error(`${line}: ${note?.err ?? ''}`, undefined, CALL_LOG_CONTEXT);
-      } else if (res.statusCode >= 400) {
-        logger.warn(`${line}: ${note?.err ?? ''}`, CALL_LOG_CONTEXT);
+      const line = `${call} ${status} ${elapsed()}`;
+      if (status >= 500) {
+        logger.error(
+          event(`${line}: ${note?.err ?? ''}`, method, took, status),
+          undefined,
+          CALL_LOG_CONTEXT,
+        );
+      } else if (status >= 400) {
+        logger.warn(event(`${line}: ${note?.err ?? ''}`, method, took, status), CALL_LOG_CONTEXT);
       } else {
-        logger.debug?.(`${line} ${note?.body ?? ''}`, CALL_LOG_CONTEXT);
+        logger.debug?.(
+          event(`${line} ${note?.body ?? ''}`, method, took, status),
+          CALL_LOG_CONTEXT,
+        );
       }
     });
   }

@@ -31,6 +31,7 @@ function configFor(socketPath: string): IpamConfig {
     nodeId: 'node-1',
     etcd: { endpoints: ['http://127.0.0.1:1'], prefix: '/kontena/ipam', waitTimeoutSeconds: 1 },
     logLevel: 'error',
+    logFormat: 'text',
     supernet: '10.80.0.0/12',
     subnetLength: 24,
     subnet6Length: 64,
@@ -39,6 +40,7 @@ function configFor(socketPath: string): IpamConfig {
     avoidHostRoutes: false,
     health: { host: '127.0.0.1', port: 0 },
     dockerHost: 'unix:///var/run/docker.sock',
+    metricsRecording: true,
   };
 }
 
