@@ -137,7 +137,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SubnetConflict);
       expect((err as Error).message).toBe(
-        `${overlapping} conflict: Conflict with network fd00:1::/64`,
+        `${overlapping} conflict: Conflict with network fd00:1::/64 of pool s1:v6; choose another --subnet`,
       );
     }
     expect(await raw.dump()).toEqual(before);
