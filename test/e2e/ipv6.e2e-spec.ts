@@ -47,11 +47,11 @@ describe('IPv6 through a real dockerd', () => {
     raw = new RawEtcd(endpoints, prefix);
     host = await startDockerd({ netns: true, name: 'v6' });
     await ensureBusyboxImage(host);
-    // The driver name of the README's example: e2e runs are serialized, and no other test
-    // registers this name.
+    // A driver name of its own: dockerd finds a socket in /run/docker/plugins before a spec file,
+    // so `kontena-ipam` could reach a plugin installed on this host (the README's example was
+    // made with driverName 'kontena-ipam' on a host without one).
     plugin = await startPlugin({
       env: { NODE_ID: 'docker-v6', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-      driverName: 'kontena-ipam',
     });
     driver = plugin.driverName;
     unregister = registerPluginSpec(driver, plugin.socketPath);
@@ -77,7 +77,7 @@ describe('IPv6 through a real dockerd', () => {
       'dual',
     ]);
     const inspect = await host.docker(['network', 'inspect', 'dual']);
-    // The README's dual-stack example shows this output.
+    // The README's dual-stack example shows this output (and the endpoint's below).
     console.log(inspect.stdout);
     const [net] = JSON.parse(inspect.stdout) as {
       EnableIPv6: boolean;
