@@ -30,6 +30,19 @@ export interface DockerPoolRequest {
   v6: boolean;
 }
 
+let macs = 0;
+
+/**
+ * A container's RequestAddress options as dockerd sends them to a plugin that asks for MACs
+ * (`RequiresMACAddress`): its MAC, a new one per call unless given. A static request without
+ * options is an `--aux-address`.
+ */
+export function containerOptions(mac?: string): Record<string, string> {
+  const n = ++macs;
+  const generated = `02:42:${[n >> 24, n >> 16, n >> 8, n].map((b) => (b & 255).toString(16).padStart(2, '0')).join(':')}`;
+  return { 'com.docker.network.endpoint.macaddress': mac ?? generated };
+}
+
 /** RequestAddress's body: `PoolID`, `Address`, `Options`. */
 export interface DockerAddressRequest {
   poolId: string;

@@ -56,7 +56,9 @@ export type NoteKind =
   /** a pool without members: not a violation, the next cleanup pass deletes it */
   | 'memberless-pool'
   /** a key outside the layout's directories: not ours to judge */
-  | 'unknown-key';
+  | 'unknown-key'
+  /** an address of a kind this version does not know (a newer node's): not judged */
+  | 'unknown-kind';
 
 export interface Finding<K extends string> {
   kind: K;

@@ -2,6 +2,7 @@ import type { Addr } from '#app/net';
 import { Prefix } from '#app/net';
 import type { AllocationStore, Deadline, StoredPool } from '#app/store';
 import type { AddressBatch, BatchPool } from './address-batch.js';
+import { MacGrants } from './mac-grants.js';
 import { PoolView, type Widened } from './pool-view.js';
 
 /**
@@ -18,6 +19,8 @@ export class PoolState implements BatchPool {
   readonly view: PoolView;
   /** Dynamic allocations of this pool that arrive together share one transaction. */
   batch!: AddressBatch;
+  /** This node's latest grants by MAC: what a repeated dynamic request is offered first. */
+  readonly macGrants = new MacGrants();
 
   /**
    * @param readAt  when the pool's read was sent (`performance.now()`): a request that arrived

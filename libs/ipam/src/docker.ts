@@ -13,6 +13,13 @@ export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
 /** `Options` key of a container's RequestAddress: the endpoint (container) name, Engine ≥ 29. */
 export const ENDPOINT_NAME_OPTION = 'com.docker.network.endpoint.name';
 
+/**
+ * `Options` key of a container's RequestAddress: the endpoint's MAC address, sent because
+ * GetCapabilities answers `RequiresMACAddress: true` (moby/moby libnetwork/netlabel/labels.go,
+ * `MacAddress`). An `--aux-address` request carries no options at all.
+ */
+export const MAC_ADDRESS_OPTION = 'com.docker.network.endpoint.macaddress';
+
 /** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
 export const NETWORK_OPTION = 'network';
 

@@ -46,6 +46,8 @@ export interface AddressRequest {
   gateway: boolean;
   /** `Options["com.docker.network.endpoint.name"]` (Engine ≥ 29). */
   endpointName?: string;
+  /** `Options["com.docker.network.endpoint.macaddress"]`: the container's MAC, lower case. */
+  mac?: string;
 }
 
 export interface AddressReply {

@@ -10,8 +10,11 @@ import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '#app/ipam';
  */
 export const HANDSHAKE_REPLIES: ReadonlyMap<string, object> = new Map<string, object>([
   ['/Plugin.Activate', { Implements: ['IpamDriver'] }],
-  // Both false: state lives in etcd, so a restarted dockerd needs no replay of its requests.
-  ['/IpamDriver.GetCapabilities', { RequiresMACAddress: false, RequiresRequestReplay: false }],
+  // RequiresMACAddress: dockerd then sends each container's MAC with its RequestAddress and none
+  // with an --aux-address, which tells the two apart (README, "Addresses"). No replay: state
+  // lives in etcd, and a replay at every dockerd start would send RequestPool again with no
+  // ReleasePool at shutdown, counting each restart as one more reference (docs/design.md).
+  ['/IpamDriver.GetCapabilities', { RequiresMACAddress: true, RequiresRequestReplay: false }],
   [
     '/IpamDriver.GetDefaultAddressSpaces',
     {

@@ -7,6 +7,7 @@ import {
   GATEWAY_ADDRESS_TYPE,
   GLOBAL_ADDRESS_SPACE,
   LOCAL_ADDRESS_SPACE,
+  MAC_ADDRESS_OPTION,
   NETWORK_OPTION,
   POOL_ID_RULE,
   REQUEST_ADDRESS_TYPE_OPTION,
@@ -189,7 +190,12 @@ export interface AddressOptions {
   gateway: boolean;
   /** The container's name (Engine ≥ 29). */
   endpointName?: string;
+  /** The container's MAC address, lower case (sent since GetCapabilities asks for it). */
+  mac?: string;
 }
+
+/** A MAC as Go's net.HardwareAddr prints it: 6 to 20 octets of two hex digits, `:` between. */
+const MAC_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5,19}$/i;
 
 export const addressOptions: FieldParser<AddressOptions> = (value, field) => {
   const map = optionMap(value, field);
@@ -197,9 +203,16 @@ export const addressOptions: FieldParser<AddressOptions> = (value, field) => {
     return map;
   }
   const endpointName = map.value[ENDPOINT_NAME_OPTION];
+  const mac = map.value[MAC_ADDRESS_OPTION];
+  if (mac && !MAC_PATTERN.test(mac)) {
+    return {
+      error: `${field}[${JSON.stringify(MAC_ADDRESS_OPTION)}] ${show(mac)} is not a MAC address (expected six hex octets such as 02:42:ac:11:00:02)`,
+    };
+  }
   return ok({
     gateway: map.value[REQUEST_ADDRESS_TYPE_OPTION] === GATEWAY_ADDRESS_TYPE,
     ...(endpointName ? { endpointName } : {}),
+    ...(mac ? { mac: mac.toLowerCase() } : {}),
   });
 };
 

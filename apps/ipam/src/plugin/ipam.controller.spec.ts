@@ -192,7 +192,7 @@ describe('plugin API over the unix socket', () => {
       { path: '/Plugin.Activate', body: { Implements: ['IpamDriver'] } },
       {
         path: '/IpamDriver.GetCapabilities',
-        body: { RequiresMACAddress: false, RequiresRequestReplay: false },
+        body: { RequiresMACAddress: true, RequiresRequestReplay: false },
       },
       {
         path: '/IpamDriver.GetDefaultAddressSpaces',
@@ -306,6 +306,21 @@ describe('plugin API over the unix socket', () => {
         body: { Address: '10.81.0.2/16', Data: {} },
       });
       expect(addresses.requestAddress).toHaveBeenCalledWith({ poolId: 'kontena', gateway: false });
+    });
+
+    it('maps a container request with its MAC, lower-cased (RequiresMACAddress)', async () => {
+      addresses.requestAddress.mockResolvedValue({ address: '10.81.0.9/16', data: {} });
+      const options = { 'com.docker.network.endpoint.macaddress': '02:42:0A:51:00:09' };
+      const reply = await call(socketPath, '/IpamDriver.RequestAddress', {
+        body: dockerJson({ PoolID: 'kontena', Address: '10.81.0.9', Options: options }),
+      });
+      expect(reply.status).toBe(200);
+      expect(addresses.requestAddress).toHaveBeenCalledWith({
+        poolId: 'kontena',
+        address: Addr.parse('10.81.0.9'),
+        gateway: false,
+        mac: '02:42:0a:51:00:09',
+      });
     });
 
     it('maps a gateway request', async () => {
@@ -607,6 +622,12 @@ describe('validation (400 before any allocator call)', () => {
       path: 'RequestAddress',
       body: { PoolID: 'p', Options: { RequestAddressType: true } },
       message: 'Options["RequestAddressType"] must be a string, got true',
+    },
+    {
+      path: 'RequestAddress',
+      body: { PoolID: 'p', Options: { 'com.docker.network.endpoint.macaddress': '02:42:0a' } },
+      message:
+        'Options["com.docker.network.endpoint.macaddress"] "02:42:0a" is not a MAC address (expected six hex octets such as 02:42:ac:11:00:02)',
     },
     // ReleaseAddress
     { path: 'ReleaseAddress', body: { PoolID: 'p' }, message: 'Address is required' },

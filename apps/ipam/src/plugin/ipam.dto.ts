@@ -93,6 +93,7 @@ export function toAddressRequest(dto: RequestAddressDto): AddressRequest {
     ...(dto.Address ? { address: dto.Address } : {}),
     gateway: dto.Options.gateway,
     ...(dto.Options.endpointName !== undefined ? { endpointName: dto.Options.endpointName } : {}),
+    ...(dto.Options.mac !== undefined ? { mac: dto.Options.mac } : {}),
   };
 }
 
