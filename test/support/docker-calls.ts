@@ -81,7 +81,8 @@ export function poolRequest(r: DockerPoolRequest): PoolRequest {
 export function addressRequest(r: DockerAddressRequest): AddressRequest {
   const address = parse(optionalAddress, r.address, 'Address');
   const options = parse(addressOptions, r.options, 'Options');
-  return { poolId: r.poolId, ...(address ? { address } : {}), ...options };
+  // A dockerd that was told RequiresMACAddress, as every dockerd that activates this version.
+  return { poolId: r.poolId, ...(address ? { address } : {}), ...options, macsRequested: true };
 }
 
 export function releaseAddressRequest(r: DockerReleaseAddressRequest): ReleaseAddressRequest {

@@ -10,6 +10,7 @@ const OTHER_MAC = '02:42:0a:50:00:06';
 const req = (r: Partial<AddressRequest>): AddressRequest => ({
   poolId: 'blue',
   gateway: false,
+  macsRequested: true,
   ...r,
 });
 
@@ -27,6 +28,11 @@ describe('requestedKind', () => {
       name: 'static without options: --aux-address',
       r: req({ address: Addr.parse('10.80.0.5') }),
       kind: 'aux',
+    },
+    {
+      name: 'static without options, from a dockerd never asked for MACs: --ip',
+      r: req({ address: Addr.parse('10.80.0.5'), macsRequested: false }),
+      kind: 'endpoint',
     },
     {
       name: 'static with a MAC: --ip',

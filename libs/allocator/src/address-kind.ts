@@ -8,13 +8,17 @@ import { ADDRESS_KINDS, type AddressKind, type AddressRecord } from '#app/store'
  * that is how the two are told apart.
  */
 
-/** What a request asks for: the gateway, an aux address (static, no options) or an endpoint's. */
+/**
+ * What a request asks for: the gateway, an aux address (static, no options, from a dockerd that
+ * sends MACs) or an endpoint's. A dockerd that activated the plugin before it asked for MACs
+ * sends `--ip` without options too: its static requests stay endpoints'.
+ */
 export function requestedKind(req: AddressRequest): AddressKind {
   if (req.gateway) {
     return 'gateway';
   }
   const anonymous = req.mac === undefined && req.endpointName === undefined;
-  return req.address !== undefined && anonymous ? 'aux' : 'endpoint';
+  return req.address !== undefined && anonymous && req.macsRequested === true ? 'aux' : 'endpoint';
 }
 
 /** The kind of a stored record; one written before kinds existed is an endpoint's. */

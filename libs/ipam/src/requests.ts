@@ -48,6 +48,11 @@ export interface AddressRequest {
   endpointName?: string;
   /** `Options["com.docker.network.endpoint.macaddress"]`: the container's MAC, lower case. */
   mac?: string;
+  /**
+   * dockerd was told `RequiresMACAddress` (GetCapabilities), so it sends every container's MAC:
+   * a static request without options is then an `--aux-address`. Unset, it is an endpoint's.
+   */
+  macsRequested?: boolean;
 }
 
 export interface AddressReply {

@@ -166,6 +166,30 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('MACs asked for (RequiresMACAddress)', () => {
+  it('tells the allocator so only once GetCapabilities was answered, and remembers it beside the socket', async () => {
+    const running = await startPlugin();
+    try {
+      addresses.requestAddress.mockResolvedValue({ address: '10.81.0.9/16', data: {} });
+      const aux = dockerJson({ PoolID: 'kontena', Address: '10.81.0.9', Options: null });
+      // A dockerd that activated another plugin process (an older version?): --ip looks like this.
+      await call(running.socketPath, '/IpamDriver.RequestAddress', { body: aux });
+      expect(addresses.requestAddress).toHaveBeenLastCalledWith(
+        expect.objectContaining({ macsRequested: false }),
+      );
+      await call(running.socketPath, '/IpamDriver.GetCapabilities');
+      await call(running.socketPath, '/IpamDriver.RequestAddress', { body: aux });
+      expect(addresses.requestAddress).toHaveBeenLastCalledWith(
+        expect.objectContaining({ macsRequested: true }),
+      );
+      expect(statSync(running.server.macs.markerPath).isFile()).toBe(true);
+    } finally {
+      await running.app.close();
+      vi.resetAllMocks();
+    }
+  });
+});
+
 describe('plugin API over the unix socket', () => {
   let running: Running;
   let socketPath: string;
@@ -305,7 +329,11 @@ describe('plugin API over the unix socket', () => {
         contentType: 'application/json',
         body: { Address: '10.81.0.2/16', Data: {} },
       });
-      expect(addresses.requestAddress).toHaveBeenCalledWith({ poolId: 'kontena', gateway: false });
+      expect(addresses.requestAddress).toHaveBeenCalledWith({
+        poolId: 'kontena',
+        gateway: false,
+        macsRequested: true,
+      });
     });
 
     it('maps a container request with its MAC, lower-cased (RequiresMACAddress)', async () => {
@@ -320,6 +348,7 @@ describe('plugin API over the unix socket', () => {
         address: Addr.parse('10.81.0.9'),
         gateway: false,
         mac: '02:42:0a:51:00:09',
+        macsRequested: true,
       });
     });
 
@@ -334,6 +363,7 @@ describe('plugin API over the unix socket', () => {
         poolId: 'kontena',
         address: Addr.parse('10.81.0.1'),
         gateway: true,
+        macsRequested: true,
       });
     });
   });

@@ -2,6 +2,8 @@ import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 
 import { AddressAllocator, PoolAllocator } from '#app/allocator';
 
+import { PluginServer } from '../plugin-server/plugin-server.js';
+
 import {
   ReleaseAddressDto,
   ReleasePoolDto,
@@ -27,6 +29,7 @@ export class IpamController {
   constructor(
     private readonly pools: PoolAllocator,
     private readonly addresses: AddressAllocator,
+    private readonly server: PluginServer,
   ) {}
 
   @Post('IpamDriver.RequestPool')
@@ -46,7 +49,8 @@ export class IpamController {
   @Post('IpamDriver.RequestAddress')
   @HttpCode(HttpStatus.OK)
   async requestAddress(@Body() body: RequestAddressDto): Promise<RequestAddressReply> {
-    const reply = await this.addresses.requestAddress(toAddressRequest(body));
+    const macs = this.server.macs.dockerSendsMacs;
+    const reply = await this.addresses.requestAddress(toAddressRequest(body, macs));
     return { Address: reply.address, Data: reply.data };
   }
 

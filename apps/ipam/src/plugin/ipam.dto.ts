@@ -87,13 +87,15 @@ export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
   };
 }
 
-export function toAddressRequest(dto: RequestAddressDto): AddressRequest {
+/** `macsRequested`: dockerd was told to send MACs (MacCapability). */
+export function toAddressRequest(dto: RequestAddressDto, macsRequested: boolean): AddressRequest {
   return {
     poolId: dto.PoolID,
     ...(dto.Address ? { address: dto.Address } : {}),
     gateway: dto.Options.gateway,
     ...(dto.Options.endpointName !== undefined ? { endpointName: dto.Options.endpointName } : {}),
     ...(dto.Options.mac !== undefined ? { mac: dto.Options.mac } : {}),
+    macsRequested,
   };
 }
 
