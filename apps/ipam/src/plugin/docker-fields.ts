@@ -8,14 +8,19 @@ import {
   GLOBAL_ADDRESS_SPACE,
   LOCAL_ADDRESS_SPACE,
   MAC_ADDRESS_OPTION,
+  EXCLUDE_OPTION,
   NETWORK_OPTION,
   POOL_ID_RULE,
+  POOL_OPTION_KEYS,
+  SUBNET6_LENGTH_OPTION,
+  SUBNET_LENGTH_OPTION,
   REQUEST_ADDRESS_TYPE_OPTION,
   isPoolId,
 } from '#app/ipam';
 import { Addr, NetParseError, Prefix } from '#app/net';
 
 import { isJsonObject } from '../json-object.js';
+import { nearMissOf } from './option-keys.js';
 
 /**
  * The fields Docker sends, parsed once: each parser turns the JSON value of one field into what
@@ -166,6 +171,34 @@ function optionMap(
 export interface PoolOptions {
   /** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
   network?: string;
+  /** Keys that are no option of this plugin's, nor a near miss of one: accepted, and logged. */
+  unknown?: string[];
+}
+
+/** Options this plugin knows but does not implement yet: a 400 rather than ignored. */
+const NOT_YET: readonly string[] = [SUBNET_LENGTH_OPTION, SUBNET6_LENGTH_OPTION, EXCLUDE_OPTION];
+
+/** Why the options' keys are refused (a near miss, an option not built yet), or their unknowns. */
+function optionKeys(
+  map: Record<string, string>,
+  field: string,
+): { unknown: string[] } | { error: string } {
+  const unknown: string[] = [];
+  for (const key of Object.keys(map)) {
+    const near = nearMissOf(key);
+    if (near !== undefined) {
+      return {
+        error: `${field} key ${show(key)} is not an option of kontena-ipam: did you mean ${JSON.stringify(near)}? (options: ${POOL_OPTION_KEYS.join(', ')})`,
+      };
+    }
+    if (NOT_YET.includes(key)) {
+      return { error: `${field}.${key} is not supported yet by this version of kontena-ipam` };
+    }
+    if (!POOL_OPTION_KEYS.includes(key)) {
+      unknown.push(key);
+    }
+  }
+  return { unknown };
 }
 
 export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
@@ -173,12 +206,17 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
   if ('error' in map) {
     return map;
   }
+  const keys = optionKeys(map.value, field);
+  if ('error' in keys) {
+    return keys;
+  }
+  const unknown = keys.unknown.length > 0 ? { unknown: keys.unknown } : {};
   if (!Object.hasOwn(map.value, NETWORK_OPTION)) {
-    return ok({});
+    return ok(unknown);
   }
   const network = map.value[NETWORK_OPTION] ?? '';
   return isPoolId(network)
-    ? ok({ network })
+    ? ok({ network, ...unknown })
     : {
         error: `${field}.${NETWORK_OPTION} ${show(network)} is not a valid network name: ${POOL_ID_RULE}`,
       };

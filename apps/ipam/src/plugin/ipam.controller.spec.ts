@@ -584,6 +584,23 @@ describe('validation (400 before any allocator call)', () => {
     },
     {
       path: 'RequestPool',
+      body: { Options: { netwrok: 'blue' } },
+      message:
+        'Options key "netwrok" is not an option of kontena-ipam: did you mean "network"? (options: network, subnet-length, subnet6-length, exclude)',
+    },
+    {
+      path: 'RequestPool',
+      body: { Options: { network: 'blue', subnet_length: '26' } },
+      message:
+        'Options key "subnet_length" is not an option of kontena-ipam: did you mean "subnet-length"? (options: network, subnet-length, subnet6-length, exclude)',
+    },
+    {
+      path: 'RequestPool',
+      body: { Options: { 'subnet6-length': '64' } },
+      message: 'Options.subnet6-length is not supported yet by this version of kontena-ipam',
+    },
+    {
+      path: 'RequestPool',
       body: { Options: { network: 'x'.repeat(129) } },
       message: /^Options\.network "x{80}…" is not a valid network name/,
     },

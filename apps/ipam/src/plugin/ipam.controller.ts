@@ -1,8 +1,10 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Logger, Post } from '@nestjs/common';
 
 import { AddressAllocator, PoolAllocator } from '#app/allocator';
+import { POOL_OPTION_KEYS } from '#app/ipam';
 
 import { PluginServer } from '../plugin-server/plugin-server.js';
+import { show } from './docker-fields.js';
 
 import {
   ReleaseAddressDto,
@@ -26,6 +28,8 @@ export type EmptyReply = Record<string, never>;
  */
 @Controller()
 export class IpamController {
+  private readonly log = new Logger('IpamController');
+
   constructor(
     private readonly pools: PoolAllocator,
     private readonly addresses: AddressAllocator,
@@ -36,6 +40,12 @@ export class IpamController {
   @HttpCode(HttpStatus.OK)
   async requestPool(@Body() body: RequestPoolDto): Promise<RequestPoolReply> {
     const reply = await this.pools.requestPool(toPoolRequest(body));
+    const unknown = body.Options.unknown ?? [];
+    if (unknown.length > 0) {
+      this.log.warn(
+        `RequestPool of pool ${reply.poolId}: ignored option(s) ${unknown.map((k) => show(k)).join(', ')}, which kontena-ipam does not know (its options: ${POOL_OPTION_KEYS.join(', ')})`,
+      );
+    }
     return { PoolID: reply.poolId, Pool: reply.pool, Data: reply.data };
   }
 
