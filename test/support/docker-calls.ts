@@ -68,12 +68,13 @@ export function poolRequest(r: DockerPoolRequest): PoolRequest {
   const space = parse(addressSpace, r.addressSpace, 'AddressSpace');
   const subnet = parse(optionalCidr, r.pool, 'Pool');
   const range = parse(optionalCidr, r.subPool, 'SubPool');
-  const { network } = parse(poolOptions, r.options, 'Options');
+  const { network, subnetLength } = parse(poolOptions, r.options, 'Options');
   return {
     ...(space ? { addressSpace: space } : {}),
     ...(subnet ? { subnet } : {}),
     ...(range ? { range } : {}),
     ...(network !== undefined ? { network } : {}),
+    ...(subnetLength !== undefined ? { subnetLength } : {}),
     v6: r.v6,
   };
 }

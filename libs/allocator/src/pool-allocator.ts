@@ -30,6 +30,7 @@ import {
 import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
+import { checkSubnetLength, dynamicLength, verifySameLength } from './subnet-length.js';
 
 /**
  * IPv4 ranges where no address can serve a container: a static pool that overlaps one is refused.
@@ -98,6 +99,7 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
+    checkSubnetLength(wanted, this.supernet);
     const call: PoolCall = {
       id: wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`,
       wanted,
@@ -140,6 +142,7 @@ export class PoolAllocator implements OnModuleDestroy {
       return { again: 'fresh' }; // gone since the view saw it: choose a subnet afresh
     }
     verifySameShape(pool, call.wanted.subnet, call.wanted.range);
+    verifySameLength(pool, call.wanted);
     await this.checkDockerKeepsIt(call, pool);
     const joined = await this.store.joinPool(pool, node, member, call.nonce, call.deadline);
     if (joined.kind !== 'joined') {
@@ -159,7 +162,12 @@ export class PoolAllocator implements OnModuleDestroy {
     round: { fresh: boolean; fromView: boolean; attempt: number },
   ): Promise<Round> {
     const { wanted } = call;
-    const subnet = wanted.subnet ?? (await this.chooseDynamicSubnet(view.intervals));
+    const subnet =
+      wanted.subnet ??
+      (await this.chooseDynamicSubnet(
+        view.intervals,
+        dynamicLength(wanted, this.config.subnetLength),
+      ));
     const clash = wanted.subnet && view.reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
     if (!subnet || clash) {
       if (!round.fresh) {
@@ -286,11 +294,14 @@ export class PoolAllocator implements OnModuleDestroy {
    * was most of this); this host's few on-link routes and nameservers are sorted here and merged
    * in the sweep.
    */
-  private async chooseDynamicSubnet(reserved: SortedIntervals): Promise<Prefix | undefined> {
+  private async chooseDynamicSubnet(
+    reserved: SortedIntervals,
+    length: number,
+  ): Promise<Prefix | undefined> {
     const host = (await this.hostReserved()).map((r) => r.prefix);
     const lists =
       host.length > 0 ? [reserved, sortedIntervals(host, this.supernet.family)] : [reserved];
-    return firstFreeSubnetIn(this.supernet, this.config.subnetLength, lists);
+    return firstFreeSubnetIn(this.supernet, length, lists);
   }
 }
 

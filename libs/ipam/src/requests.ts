@@ -25,6 +25,8 @@ export interface PoolRequest {
   range?: Prefix;
   /** `Options.network`: the shared pool's name; undefined for a pool private to one network. */
   network?: string;
+  /** `Options["subnet-length"]`: the prefix length of a dynamic pool (else the configured one). */
+  subnetLength?: number;
   /** `V6`. */
   v6: boolean;
 }

@@ -171,12 +171,30 @@ function optionMap(
 export interface PoolOptions {
   /** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
   network?: string;
+  /** `--ipam-opt subnet-length=N`: the prefix length of a dynamic pool (checked by the allocator). */
+  subnetLength?: number;
   /** Keys that are no option of this plugin's, nor a near miss of one: accepted, and logged. */
   unknown?: string[];
 }
 
 /** Options this plugin knows but does not implement yet: a 400 rather than ignored. */
-const NOT_YET: readonly string[] = [SUBNET_LENGTH_OPTION, SUBNET6_LENGTH_OPTION, EXCLUDE_OPTION];
+const NOT_YET: readonly string[] = [SUBNET6_LENGTH_OPTION, EXCLUDE_OPTION];
+
+/** `subnet-length`: a number of bits, in decimal. */
+function subnetLength(
+  map: Record<string, string>,
+  field: string,
+): { value: { subnetLength?: number } } | { error: string } {
+  const text = map[SUBNET_LENGTH_OPTION];
+  if (text === undefined) {
+    return ok({});
+  }
+  return /^\d{1,3}$/.test(text)
+    ? ok({ subnetLength: Number(text) })
+    : {
+        error: `${field}.${SUBNET_LENGTH_OPTION} ${show(text)} is not a prefix length: expected a number of bits such as 26`,
+      };
+}
 
 /** Why the options' keys are refused (a near miss, an option not built yet), or their unknowns. */
 function optionKeys(
@@ -210,13 +228,17 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
   if ('error' in keys) {
     return keys;
   }
-  const unknown = keys.unknown.length > 0 ? { unknown: keys.unknown } : {};
+  const length = subnetLength(map.value, field);
+  if ('error' in length) {
+    return length;
+  }
+  const rest = { ...length.value, ...(keys.unknown.length > 0 ? { unknown: keys.unknown } : {}) };
   if (!Object.hasOwn(map.value, NETWORK_OPTION)) {
-    return ok(unknown);
+    return ok(rest);
   }
   const network = map.value[NETWORK_OPTION] ?? '';
   return isPoolId(network)
-    ? ok({ network, ...unknown })
+    ? ok({ network, ...rest })
     : {
         error: `${field}.${NETWORK_OPTION} ${show(network)} is not a valid network name: ${POOL_ID_RULE}`,
       };

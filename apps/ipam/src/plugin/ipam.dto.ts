@@ -83,6 +83,7 @@ export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
     ...(dto.Pool ? { subnet: dto.Pool } : {}),
     ...(dto.SubPool ? { range: dto.SubPool } : {}),
     ...(dto.Options.network !== undefined ? { network: dto.Options.network } : {}),
+    ...(dto.Options.subnetLength !== undefined ? { subnetLength: dto.Options.subnetLength } : {}),
     v6: dto.V6,
   };
 }
