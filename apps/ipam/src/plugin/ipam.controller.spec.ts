@@ -11,7 +11,7 @@ import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import { EtcdConnection, NodeRegistration, StoreUnavailable } from '#app/store';
 import type { IpamConfig } from '#app/config';
-import { IpamLogger } from '#app/logging';
+import { captureNestLogs, IpamLogger } from '#app/logging';
 
 import { AppModule } from '../app.module.js';
 import { HealthServer } from '../health/health-server.js';
@@ -316,6 +316,25 @@ describe('plugin API over the unix socket', () => {
     });
     expect(reply).toMatchObject({ status: 200, contentType: 'application/json', body: {} });
     expect(pools.releasePool).toHaveBeenCalledWith('kontena');
+  });
+
+  it('accepts an option it does not know and names it in a warning', async () => {
+    pools.requestPool.mockResolvedValue({ poolId: 'blue', pool: '10.80.0.0/24', data: {} });
+    const logs = captureNestLogs('warn');
+    try {
+      const reply = await call(socketPath, '/IpamDriver.RequestPool', {
+        body: dockerJson({
+          Options: { network: 'blue', 'com.example.owner': 'ops\nx' },
+          V6: false,
+        }),
+      });
+      expect(reply.status).toBe(200);
+    } finally {
+      logs.restore();
+    }
+    expect(logs.lines.join('\n')).toContain(
+      'RequestPool of pool blue: ignored option(s) "com.example.owner", which kontena-ipam does not know',
+    );
   });
 
   describe('RequestAddress', () => {

@@ -40,13 +40,20 @@ export class IpamController {
   @HttpCode(HttpStatus.OK)
   async requestPool(@Body() body: RequestPoolDto): Promise<RequestPoolReply> {
     const reply = await this.pools.requestPool(toPoolRequest(body));
-    const unknown = body.Options.unknown ?? [];
-    if (unknown.length > 0) {
-      this.log.warn(
-        `RequestPool of pool ${reply.poolId}: ignored option(s) ${unknown.map((k) => show(k)).join(', ')}, which kontena-ipam does not know (its options: ${POOL_OPTION_KEYS.join(', ')})`,
-      );
-    }
+    this.warnUnknownOptions(reply.poolId, body.Options.unknown ?? []);
     return { PoolID: reply.poolId, Pool: reply.pool, Data: reply.data };
+  }
+
+  /** Keys no option of this plugin's (nor a near miss of one): named, at most ten, in a warning. */
+  private warnUnknownOptions(poolId: string, unknown: readonly string[]): void {
+    if (unknown.length === 0) {
+      return;
+    }
+    const shown = unknown.slice(0, 10).map((k) => show(k));
+    const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
+    this.log.warn(
+      `RequestPool of pool ${poolId}: ignored option(s) ${shown.join(', ')}${more}, which kontena-ipam does not know (its options: ${POOL_OPTION_KEYS.join(', ')})`,
+    );
   }
 
   @Post('IpamDriver.ReleasePool')
