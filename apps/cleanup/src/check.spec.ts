@@ -195,6 +195,15 @@ describe('checkStore', () => {
       found: [['invalid-value', 'subnets/10.80.0.0']],
     },
     {
+      name: 'a pool whose exclusions lie outside its subnet',
+      entries: replace(
+        clean(),
+        'pools/blue',
+        json({ subnet: '10.80.0.0/24', gateway: '10.80.0.1/24', exclude: ['10.81.0.0/28'] }),
+      ),
+      found: [['invalid-value', 'pools/blue']],
+    },
+    {
       name: 'an address whose type is not a string',
       entries: replace(
         clean(),

@@ -31,6 +31,12 @@ import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 import { checkSubnetLength, dynamicLength, verifySameLength } from './subnet-length.js';
+import {
+  checkExclusions,
+  checkNewPoolExclusions,
+  storedExclusions,
+  verifySameExclusions,
+} from './exclusions.js';
 
 /**
  * IPv4 ranges where no address can serve a container: a static pool that overlaps one is refused.
@@ -100,6 +106,7 @@ export class PoolAllocator implements OnModuleDestroy {
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
     checkSubnetLength(wanted, this.supernet);
+    checkExclusions(wanted);
     const call: PoolCall = {
       id: wanted.network ?? `${LOCAL_POOL_PREFIX}${randomUUID()}`,
       wanted,
@@ -143,6 +150,7 @@ export class PoolAllocator implements OnModuleDestroy {
     }
     verifySameShape(pool, call.wanted.subnet, call.wanted.range);
     verifySameLength(pool, call.wanted);
+    verifySameExclusions(pool, call.wanted);
     await this.checkDockerKeepsIt(call, pool);
     const joined = await this.store.joinPool(pool, node, member, call.nonce, call.deadline);
     if (joined.kind !== 'joined') {
@@ -162,6 +170,7 @@ export class PoolAllocator implements OnModuleDestroy {
     round: { fresh: boolean; fromView: boolean; attempt: number },
   ): Promise<Round> {
     const { wanted } = call;
+    checkNewPoolExclusions(wanted);
     const subnet =
       wanted.subnet ??
       (await this.chooseDynamicSubnet(
@@ -183,6 +192,7 @@ export class PoolAllocator implements OnModuleDestroy {
       subnet: subnet.toString(),
       gateway: `${gateway.toString()}/${subnet.length}`,
       ...(wanted.range ? { iprange: wanted.range.toString() } : {}),
+      ...(wanted.exclude ? { exclude: storedExclusions(wanted.exclude) } : {}),
     };
     const result = await this.store.createPool(
       {

@@ -27,6 +27,8 @@ export interface PoolRequest {
   network?: string;
   /** `Options["subnet-length"]`: the prefix length of a dynamic pool (else the configured one). */
   subnetLength?: number;
+  /** `Options.exclude`: prefixes of the subnet never handed out dynamically. */
+  exclude?: Prefix[];
   /** `V6`. */
   v6: boolean;
 }

@@ -4,6 +4,8 @@ export interface PoolRecord {
   subnet: string;
   iprange?: string;
   gateway: string;
+  /** `--ipam-opt exclude`: canonical prefixes, sorted, never handed out dynamically. */
+  exclude?: string[];
   /** Nonce of the write that created the pool: lets a retried commit recognise itself. */
   req?: string;
 }

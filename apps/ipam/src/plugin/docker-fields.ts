@@ -173,12 +173,36 @@ export interface PoolOptions {
   network?: string;
   /** `--ipam-opt subnet-length=N`: the prefix length of a dynamic pool (checked by the allocator). */
   subnetLength?: number;
+  /** `--ipam-opt exclude=CIDR[,CIDR…]`: never handed out dynamically (checked by the allocator). */
+  exclude?: Prefix[];
   /** Keys that are no option of this plugin's, nor a near miss of one: accepted, and logged. */
   unknown?: string[];
 }
 
 /** Options this plugin knows but does not implement yet: a 400 rather than ignored. */
-const NOT_YET: readonly string[] = [SUBNET6_LENGTH_OPTION, EXCLUDE_OPTION];
+const NOT_YET: readonly string[] = [SUBNET6_LENGTH_OPTION];
+
+/** `exclude`: IPv4 prefixes without host bits, comma-separated (checked against Pool later). */
+function exclusions(
+  map: Record<string, string>,
+  field: string,
+): { value: { exclude?: Prefix[] } } | { error: string } {
+  const text = map[EXCLUDE_OPTION];
+  if (text === undefined) {
+    return ok({});
+  }
+  const exclude: Prefix[] = [];
+  for (const item of text.split(',')) {
+    const prefix = Prefix.tryParse(item.trim());
+    if (!prefix || prefix.family !== 4 || prefix.hasHostBits()) {
+      return {
+        error: `${field}.${EXCLUDE_OPTION} ${show(item.trim())} is not an IPv4 prefix such as 10.81.0.0/28 (no host bits)`,
+      };
+    }
+    exclude.push(prefix);
+  }
+  return ok({ exclude });
+}
 
 /** `subnet-length`: a number of bits, in decimal. */
 function subnetLength(
@@ -232,7 +256,15 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
   if ('error' in length) {
     return length;
   }
-  const rest = { ...length.value, ...(keys.unknown.length > 0 ? { unknown: keys.unknown } : {}) };
+  const excluded = exclusions(map.value, field);
+  if ('error' in excluded) {
+    return excluded;
+  }
+  const rest = {
+    ...length.value,
+    ...excluded.value,
+    ...(keys.unknown.length > 0 ? { unknown: keys.unknown } : {}),
+  };
   if (!Object.hasOwn(map.value, NETWORK_OPTION)) {
     return ok(rest);
   }
