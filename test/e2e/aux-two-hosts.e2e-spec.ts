@@ -236,4 +236,50 @@ describe('aux addresses on two real dockerd hosts', () => {
     await h2.docker.docker(['network', 'rm', NET]);
     expect(await raw.state()).toEqual({});
   });
+
+  it('should take --ipam-opt subnet-length and exclude through dockerd, and name the option a typo meant', async () => {
+    const [h1] = hosts as [Host];
+    const create = (name: string, opts: string[]) =>
+      h1.docker.docker(
+        ['network', 'create', '--ipam-driver', h1.plugin.driverName, ...opts, name],
+        { allowFail: true },
+      );
+    const typo = await create('typo', ['--ipam-opt', 'netwrok=blue']);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain(
+      'IpamDriver.RequestPool: Options key "netwrok" is not an option of kontena-ipam: did you mean "network"?',
+    );
+
+    const small = await create('small', ['--ipam-opt', 'subnet-length=29']);
+    expect({ code: small.code, stderr: small.stderr }).toMatchObject({ code: 0 });
+    const pools = Object.values(await raw.state()).filter(
+      (v): v is { subnet: string } => typeof (v as { subnet?: unknown }).subnet === 'string',
+    );
+    expect(pools.map((p) => p.subnet)).toContain('10.80.0.0/29');
+    await h1.docker.docker(['network', 'rm', 'small']);
+
+    // .1 gateway, .2 and .3 excluded: the only container address left is .4 (of a /29: .2-.6 hosts,
+    // .5 and .6 excluded too).
+    const ex = await create('ex', [
+      '--subnet',
+      '10.86.0.0/29',
+      '--ipam-opt',
+      'exclude=10.86.0.2/31,10.86.0.5/32,10.86.0.6/32',
+    ]);
+    expect({ code: ex.code, stderr: ex.stderr }).toMatchObject({ code: 0 });
+    const c = await h1.docker.docker(
+      ['run', '-d', '--name', 'x1', '--net', 'ex', BUSYBOX_IMAGE, 'sleep', '600'],
+      { allowFail: true },
+    );
+    expect({ code: c.code, stderr: c.stderr }).toMatchObject({ code: 0 });
+    const ip = await h1.docker.docker([
+      'inspect',
+      '-f',
+      '{{(index .NetworkSettings.Networks "ex").IPAddress}}',
+      'x1',
+    ]);
+    expect(ip.stdout.trim()).toBe('10.86.0.4');
+    await h1.docker.docker(['rm', '-f', 'x1']);
+    await h1.docker.docker(['network', 'rm', 'ex']);
+  });
 });
