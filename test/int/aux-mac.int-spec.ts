@@ -7,8 +7,7 @@ import {
   containerOptions,
   type DockerPoolRequest as PoolRequest,
 } from '../support/docker-calls.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { startTwoNodes, type IpamNode, type RawEtcd } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 const NO_OPTIONS = {}; // what dockerd sends for --aux-address ("Options": null parses the same)
@@ -27,20 +26,13 @@ describe('aux addresses and MACs on a real etcd', () => {
   let raw: RawEtcd;
   let a: IpamNode;
   let b: IpamNode;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('aux-mac');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ prefix, raw, a, b, close } = await startTwoNodes('aux-mac', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   it('should grant the same aux addresses to every node, never hand them out, and drop them with the pool only', async () => {
     await a.pools.requestPool(shared('net', '10.71.0.0/29')); // .1 gateway, .2-.6 hosts

@@ -6,8 +6,7 @@ import {
   containerOptions,
   type DockerPoolRequest as PoolRequest,
 } from '../support/docker-calls.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { startTwoNodes, type IpamNode, type RawEtcd } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -18,24 +17,16 @@ const request = (options: Record<string, string>, pool?: string): PoolRequest =>
 });
 
 describe('exclude on a real etcd', () => {
-  let prefix: string;
   let raw: RawEtcd;
   let a: IpamNode;
   let b: IpamNode;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('exclude');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ raw, a, b, close } = await startTwoNodes('exclude', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   it('should never hand out an excluded address dynamically, on any host', async () => {
     // .1 gateway; .2 and .3 (in .0/30) and .8, .9 excluded: nine addresses for containers.

@@ -3,32 +3,23 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { InvalidRequest, PoolMismatch } from '#app/ipam';
 import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { startTwoNodes, type IpamNode, type RawEtcd } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
 const dynamic = (options: Record<string, string>): PoolRequest => ({ options, v6: false });
 
 describe('subnet-length on a real etcd', () => {
-  let prefix: string;
   let raw: RawEtcd;
   let a: IpamNode;
   let b: IpamNode;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('subnet-length');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ raw, a, b, close } = await startTwoNodes('subnet-length', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   it('should carve each dynamic pool with its own length, packed after the others', async () => {
     const first = await a.pools.requestPool(dynamic({ network: 'small', 'subnet-length': '26' }));
