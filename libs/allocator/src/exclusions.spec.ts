@@ -32,6 +32,11 @@ describe('checkExclusions', () => {
   it.each([
     { name: 'none', r: req({}), error: undefined },
     {
+      name: 'IPv4 prefixes on the IPv6 request of a dual-stack network',
+      r: req({ v6: true, subnet: p('fd00::/64'), exclude: [p('10.72.0.0/30')] }),
+      error: undefined,
+    },
+    {
       name: 'a /32 inside',
       r: req({ subnet: p('10.72.0.0/24'), exclude: [p('10.72.0.9/32')] }),
       error: undefined,

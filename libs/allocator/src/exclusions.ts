@@ -19,7 +19,8 @@ const OPTION = `Options.${EXCLUDE_OPTION}`;
  */
 export function checkExclusions(req: PoolRequest): void {
   const exclude = req.exclude;
-  if (exclude === undefined) {
+  // dockerd sends a dual-stack network's options with its IPv6 request too: IPv4 only.
+  if (exclude === undefined || req.v6) {
     return;
   }
   if (!req.subnet) {
@@ -46,7 +47,7 @@ export function checkExclusions(req: PoolRequest): void {
 
 /** A pool about to be created with exclusions has a requested subnet. */
 export function checkNewPoolExclusions(req: PoolRequest): void {
-  if (req.exclude !== undefined && !req.subnet) {
+  if (req.exclude !== undefined && !req.v6 && !req.subnet) {
     throw needsSubnet();
   }
 }
@@ -57,14 +58,14 @@ function needsSubnet(): InvalidRequest {
   );
 }
 
-/** The exclusions as stored: canonical prefixes, sorted, each once. */
+/** The exclusions as stored: canonical prefixes, sorted, each once (IPv4 pools only). */
 export function storedExclusions(exclude: readonly Prefix[]): string[] {
   return [...new Set([...exclude].sort((a, b) => a.compare(b)).map((p) => p.toString()))];
 }
 
 /** A shared pool asked for with exclusions is refused when they are not the stored ones. */
 export function verifySameExclusions(pool: StoredPool, req: PoolRequest): void {
-  if (req.exclude === undefined) {
+  if (req.exclude === undefined || req.v6) {
     return;
   }
   const stored = (pool.record.exclude ?? []).join(',');

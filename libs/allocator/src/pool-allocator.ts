@@ -192,7 +192,7 @@ export class PoolAllocator implements OnModuleDestroy {
       subnet: subnet.toString(),
       gateway: `${gateway.toString()}/${subnet.length}`,
       ...(wanted.range ? { iprange: wanted.range.toString() } : {}),
-      ...(wanted.exclude ? { exclude: storedExclusions(wanted.exclude) } : {}),
+      ...(wanted.exclude && !wanted.v6 ? { exclude: storedExclusions(wanted.exclude) } : {}),
     };
     const result = await this.store.createPool(
       {

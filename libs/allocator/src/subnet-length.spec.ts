@@ -22,6 +22,10 @@ describe('checkSubnetLength', () => {
       name: 'the length of the --subnet given',
       r: req({ subnetLength: 24, subnet: Prefix.parse('10.1.0.0/24') }),
     },
+    {
+      name: 'any, on the IPv6 request of a dual-stack network',
+      r: req({ subnetLength: 31, v6: true }),
+    },
   ])('should accept $name', ({ r }) => {
     expect(() => checkSubnetLength(r, SUPERNET)).not.toThrow();
   });
@@ -55,6 +59,7 @@ describe('dynamicLength', () => {
   it.each([
     { r: req({}), length: 24 },
     { r: req({ subnetLength: 26 }), length: 26 },
+    { r: req({ subnetLength: 26, v6: true }), length: 24 },
   ])('$r.subnetLength -> $length', ({ r, length }) => {
     expect(dynamicLength(r, 24)).toBe(length);
   });

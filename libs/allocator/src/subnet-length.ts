@@ -21,7 +21,8 @@ const OPTION = `Options.${SUBNET_LENGTH_OPTION}`;
  */
 export function checkSubnetLength(req: PoolRequest, supernet: Prefix): void {
   const length = req.subnetLength;
-  if (length === undefined) {
+  // dockerd sends a dual-stack network's options with its IPv6 request too: IPv4 only.
+  if (length === undefined || req.v6) {
     return;
   }
   if (req.subnet) {
@@ -42,12 +43,12 @@ export function checkSubnetLength(req: PoolRequest, supernet: Prefix): void {
 
 /** The prefix length of a new dynamic pool: the request's, else the configured one. */
 export function dynamicLength(req: PoolRequest, configured: number): number {
-  return req.subnetLength ?? configured;
+  return req.v6 ? configured : (req.subnetLength ?? configured);
 }
 
 /** A shared pool joined with a subnet-length is refused when its subnet has another length. */
 export function verifySameLength(pool: StoredPool, req: PoolRequest): void {
-  const wanted = req.subnetLength;
+  const wanted = req.v6 ? undefined : req.subnetLength;
   const length = Number(pool.record.subnet.split('/')[1]);
   if (wanted !== undefined && wanted !== length) {
     throw new PoolMismatch(
