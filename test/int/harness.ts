@@ -188,7 +188,7 @@ export interface TwoNodes {
   a: IpamNode;
   b: IpamNode;
   /** Stops both nodes and deletes everything under the prefix. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function startTwoNodes(label: string, endpoints: string[]): Promise<TwoNodes> {

@@ -65,6 +65,8 @@ describe('dynamicLength', () => {
   });
 });
 
+const refuseLength = (): void => verifySameLength(pool('10.80.0.0/26'), req({ subnetLength: 25 }));
+
 describe('verifySameLength', () => {
   it.each([
     { name: 'no length asked for', r: req({}) },
@@ -74,9 +76,8 @@ describe('verifySameLength', () => {
   });
 
   it('should refuse another length, naming both', () => {
-    const verify = (): void => verifySameLength(pool('10.80.0.0/26'), req({ subnetLength: 25 }));
-    expect(verify).toThrow(PoolMismatch);
-    expect(verify).toThrow(
+    expect(refuseLength).toThrow(PoolMismatch);
+    expect(refuseLength).toThrow(
       'pool blue exists with subnet 10.80.0.0/26 (length 26), requested subnet-length 25',
     );
   });
