@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import type { CleanupReport, PoolReport } from '../../apps/cleanup/src/report.js';
 import { pluginCall, startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, startNode } from '../int/harness.js';
+import { containerOptions } from '../support/docker-calls.js';
 import {
   BUSYBOX_IMAGE,
   ensureBusyboxImage,
@@ -103,12 +104,15 @@ describe('kontena-ipam-cleanup with a real dockerd', () => {
     expect({ status: res.status, text: res.text }).toMatchObject({ status: 200 });
     return String(res.body?.Pool);
   };
-  /** An address allocated straight through the plugin socket: Docker knows nothing of it. */
+  /**
+   * A container's address allocated straight through the plugin socket (with a MAC, as dockerd
+   * sends it): Docker knows nothing of it.
+   */
   const allocate = async (poolId: string, address = ''): Promise<string> => {
     const res = await call('IpamDriver.RequestAddress', {
       PoolID: poolId,
       Address: address,
-      Options: null,
+      Options: containerOptions(),
     });
     expect({ status: res.status, text: res.text }).toMatchObject({ status: 200 });
     return String(res.body?.Address).split('/')[0]!;
@@ -118,7 +122,7 @@ describe('kontena-ipam-cleanup with a real dockerd', () => {
     const res = await call('IpamDriver.RequestAddress', {
       PoolID: poolId,
       Address: address,
-      Options: null,
+      Options: containerOptions(),
     });
     if (res.status !== 200) {
       expect(res.body?.Err).toContain('already allocated');

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 
-import type { DockerPoolRequest } from '../support/docker-calls.js';
+import { containerOptions, type DockerPoolRequest } from '../support/docker-calls.js';
 import { eventually } from '../e2e/plugin-process.js';
 import { uniquePrefix } from '../support/prefix.js';
 import {
@@ -41,7 +41,11 @@ describe('the cleanup and the live plugins of a NODE_ID', () => {
     cleanup = await startCleanup({ nodeId: 'node-a', endpoints, prefix, docker: new FakeDocker() });
     // node-a's pool with one address that this host's Docker does not list: an orphan to a pass.
     await a.pools.requestPool(shared('kontena', '10.81.0.0/24'));
-    await a.addresses.requestAddress({ poolId: 'kontena', address: '10.81.0.30', options: {} });
+    await a.addresses.requestAddress({
+      poolId: 'kontena',
+      address: '10.81.0.30',
+      options: containerOptions(),
+    });
   });
   afterEach(async () => {
     await Promise.all(plugins.splice(0).map((p) => p.close()));
@@ -133,14 +137,18 @@ describe('the cleanup and the live plugins of a NODE_ID', () => {
   });
 
   it('should not forget a node whose plugin is alive, and forget it once stopped', async () => {
-    await a.addresses.requestAddress({ poolId: 'kontena', address: '10.81.0.40', options: {} });
+    await a.addresses.requestAddress({
+      poolId: 'kontena',
+      address: '10.81.0.40',
+      options: containerOptions(),
+    });
     const gone = await startNode({ nodeId: 'node-gone', endpoints, prefix });
     try {
       await gone.pools.requestPool(shared('kontena', '10.81.0.0/24'));
       await gone.addresses.requestAddress({
         poolId: 'kontena',
         address: '10.81.0.50',
-        options: {},
+        options: containerOptions(),
       });
     } finally {
       await gone.close();

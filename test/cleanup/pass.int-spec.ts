@@ -4,7 +4,10 @@ import {
   GATEWAY_ADDRESS_TYPE as GATEWAY_TYPE,
   REQUEST_ADDRESS_TYPE_OPTION as GATEWAY_OPTION,
 } from '#app/ipam';
-import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
+import {
+  containerOptions,
+  type DockerPoolRequest as PoolRequest,
+} from '../support/docker-calls.js';
 import { MAX_DELETE_BATCH } from '#app/store';
 
 import type { PoolReport } from '../../apps/cleanup/src/report.js';
@@ -24,7 +27,7 @@ function take(node: IpamNode, poolId: string, address?: string, gateway = false)
   return node.addresses.requestAddress({
     poolId,
     ...(address ? { address } : {}),
-    options: gateway ? { [GATEWAY_OPTION]: GATEWAY_TYPE } : {},
+    options: gateway ? { [GATEWAY_OPTION]: GATEWAY_TYPE } : containerOptions(),
   });
 }
 
@@ -113,7 +116,13 @@ describe('the cleanup pass on a real etcd', () => {
     await a.pools.requestPool(shared('kontena', '10.81.0.0/24'));
     await b.pools.requestPool(shared('kontena'));
     await take(a, 'kontena', '10.81.0.10'); // a container
-    await take(a, 'kontena', '10.81.0.20'); // an aux address
+    await take(a, 'kontena', '10.81.0.20'); // an aux address (of old: a container's record)
+    // An aux address of a network removed on this host and kept on another: the network's.
+    await a.addresses.requestAddress({ poolId: 'kontena', address: '10.81.0.21', options: {} });
+    // A record of a kind a newer version wrote: never freed by this one.
+    await raw.client
+      .put(`${prefix}/addresses/kontena/10.81.0.22`)
+      .value(JSON.stringify({ address: '10.81.0.22/24', node: 'node-a', type: 'vip' }));
     await take(a, 'kontena', '10.81.0.254', true); // a --gateway
     await take(a, 'kontena', '10.81.0.30'); // orphans
     await take(a, 'kontena', '10.81.0.31');
@@ -136,16 +145,18 @@ describe('the cleanup pass on a real etcd', () => {
     });
     const line = poolOf(report.pools, 'kontena');
     expect(line).toMatchObject({
-      kept: 4,
+      kept: 5,
       freed: 2,
-      skipped: 1,
+      skipped: 2,
       reasons: {
         container: 1,
         'aux-address': 1,
+        aux: 1,
         'docker-gateway': 1,
         gateway: 1,
         orphan: 2,
         'other-node': 1,
+        'unknown-kind': 1,
       },
       membership: { node: 'node-a', result: 'kept', refs: 1, reason: 'in-use' },
       outcome: { result: 'kept', reason: 'has-members' },
@@ -154,6 +165,8 @@ describe('the cleanup pass on a real etcd', () => {
       '10.81.0.1',
       '10.81.0.10',
       '10.81.0.20',
+      '10.81.0.21',
+      '10.81.0.22',
       '10.81.0.254',
       '10.81.0.40',
     ]);
@@ -494,6 +507,8 @@ describe('the cleanup pass on a real etcd', () => {
       await b.pools.requestPool(shared('shared'));
       await take(gone, 'shared', '10.89.0.10');
       await take(gone, 'shared', '10.89.0.11');
+      // An --aux-address the gone node asked for first: the network's, it stays with the pool.
+      await gone.addresses.requestAddress({ poolId: 'shared', address: '10.89.0.12', options: {} });
       await take(a, 'shared', '10.89.0.20');
       await take(b, 'shared', '10.89.0.30');
       // A pool only the gone node used.
@@ -513,7 +528,7 @@ describe('the cleanup pass on a real etcd', () => {
       expect(report).toMatchObject({ ok: true, mode: 'forget-node', node: 'gone' });
       expect(poolOf(report.pools, 'shared')).toMatchObject({
         freed: 2,
-        reasons: { forgotten: 2, gateway: 1, 'other-node': 2 },
+        reasons: { forgotten: 2, gateway: 1, aux: 1, 'other-node': 2 },
         membership: { node: 'gone', result: 'deleted', reason: 'forgotten' },
         outcome: { result: 'kept', reason: 'has-members' },
       });
@@ -533,11 +548,12 @@ describe('the cleanup pass on a real etcd', () => {
         }
       }
       expect(await raw.dump()).toEqual(expected);
-      // The gone node's gateway stays as long as its pool.
+      // The gone node's gateway and aux address stay as long as their pool.
       expect(expected['addresses/shared/10.89.0.1']).toMatchObject({
         node: 'gone',
         type: 'gateway',
       });
+      expect(expected['addresses/shared/10.89.0.12']).toMatchObject({ node: 'gone', type: 'aux' });
     });
 
     it("should refuse this node's own NODE_ID and change nothing", async () => {

@@ -45,7 +45,7 @@ describe('the built plugin over its unix socket', () => {
     expect(activate.body).toEqual({ Implements: ['IpamDriver'] });
     const caps = await call('IpamDriver.GetCapabilities');
     expect(caps.status).toBe(200);
-    expect(caps.body).toEqual({ RequiresMACAddress: false, RequiresRequestReplay: false });
+    expect(caps.body).toEqual({ RequiresMACAddress: true, RequiresRequestReplay: false });
     const spaces = await call('IpamDriver.GetDefaultAddressSpaces');
     expect(spaces.body).toEqual({
       LocalDefaultAddressSpace: 'kontenalocal',

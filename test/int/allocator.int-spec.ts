@@ -8,7 +8,10 @@ import {
   PoolNotFound,
   SubnetConflict,
 } from '#app/ipam';
-import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
+import {
+  containerOptions,
+  type DockerPoolRequest as PoolRequest,
+} from '../support/docker-calls.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
 import { uniquePrefix } from '../support/prefix.js';
 
@@ -278,7 +281,7 @@ describe('allocators on a real etcd', () => {
         name: 'web-1',
       });
       const err = await b.addresses
-        .requestAddress({ poolId: 'st', address: '10.70.2.10', options: {} })
+        .requestAddress({ poolId: 'st', address: '10.70.2.10', options: containerOptions() })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AddressInUse);
       expect((err as Error).message).toBe(
@@ -321,7 +324,11 @@ describe('allocators on a real etcd', () => {
       expect((await raw.dump())['addresses/gw/10.70.4.254']).toMatchObject({ type: 'gateway' });
       await b.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.254', options: gateway });
       // An address held by a container is not a gateway.
-      await a.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.20', options: {} });
+      await a.addresses.requestAddress({
+        poolId: 'gw',
+        address: '10.70.4.20',
+        options: containerOptions(),
+      });
       await expect(
         b.addresses.requestAddress({ poolId: 'gw', address: '10.70.4.20', options: gateway }),
       ).rejects.toThrow(
@@ -342,8 +349,16 @@ describe('allocators on a real etcd', () => {
 
     it('should release only this node addresses, idempotently', async () => {
       await a.pools.requestPool(shared('rel', { pool: '10.70.5.0/24' }));
-      await a.addresses.requestAddress({ poolId: 'rel', address: '10.70.5.10', options: {} });
-      await b.addresses.requestAddress({ poolId: 'rel', address: '10.70.5.11', options: {} });
+      await a.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.70.5.10',
+        options: containerOptions(),
+      });
+      await b.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.70.5.11',
+        options: containerOptions(),
+      });
       await a.addresses.releaseAddress({ poolId: 'rel', address: '10.70.5.11' });
       expect(await raw.keys('addresses/rel/')).toContain('addresses/rel/10.70.5.11');
       await a.addresses.releaseAddress({ poolId: 'rel', address: '10.70.5.10' });
@@ -351,7 +366,11 @@ describe('allocators on a real etcd', () => {
       await a.addresses.releaseAddress({ poolId: 'unknown', address: '10.70.5.10' });
       expect(await raw.keys('addresses/rel/')).not.toContain('addresses/rel/10.70.5.10');
       // The freed address can be taken again.
-      await b.addresses.requestAddress({ poolId: 'rel', address: '10.70.5.10', options: {} });
+      await b.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.70.5.10',
+        options: containerOptions(),
+      });
     });
 
     it('should see addresses freed by another node through the watch', async () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest'
 
 import { MAX_DELETE_BATCH, newNonce, type NodeMember } from '#app/store';
 
+import { containerOptions } from '../support/docker-calls.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
 
@@ -69,7 +70,7 @@ describe('CleanupStore on a real etcd', () => {
     const mine = await a.addresses.requestAddress({
       poolId: 'p',
       address: '10.91.0.7',
-      options: {},
+      options: containerOptions(),
     });
     await b.addresses.requestAddress({ poolId: 'p2', options: {} });
     const { addresses, revision } = await a.cleanup.listAddresses('p', deadline());
@@ -171,13 +172,17 @@ describe('CleanupStore on a real etcd', () => {
   it('deleteAddressesIfUnchanged should free addresses as read, never one taken again since', async () => {
     await a.pools.requestPool({ options: { network: 't' }, pool: '10.92.0.0/24', v6: false });
     for (const ip of ['10.92.0.5', '10.92.0.6', '10.92.0.7', '10.92.0.8']) {
-      await a.addresses.requestAddress({ poolId: 't', address: ip, options: {} });
+      await a.addresses.requestAddress({ poolId: 't', address: ip, options: containerOptions() });
     }
     const read = (await a.cleanup.listAddresses('t', deadline())).addresses;
     const at = (ip: string) => read.find((x) => x.ip === ip)!;
     // .6 released and taken again by another node; .7 released (gone).
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.6' });
-    await b.addresses.requestAddress({ poolId: 't', address: '10.92.0.6', options: {} });
+    await b.addresses.requestAddress({
+      poolId: 't',
+      address: '10.92.0.6',
+      options: containerOptions(),
+    });
     await a.addresses.releaseAddress({ poolId: 't', address: '10.92.0.7' });
     // One transaction: each address is deleted or kept on its own.
     expect(

@@ -24,6 +24,7 @@ import {
   type DockerAddresses,
   type DockerPools,
 } from '../support/docker-calls.js';
+import { uniquePrefix } from '../support/prefix.js';
 
 /**
  * One plugin "node": the real allocators and store of one NODE_ID, on a real etcd, called with
@@ -191,4 +192,33 @@ export class RawEtcd {
   close(): void {
     this.client.close();
   }
+}
+
+/** Two nodes, `node-a` and `node-b`, on a key prefix of their own, and a raw client to look. */
+export interface TwoNodes {
+  prefix: string;
+  raw: RawEtcd;
+  a: IpamNode;
+  b: IpamNode;
+  /** Stops both nodes and deletes everything under the prefix. */
+  close: () => Promise<void>;
+}
+
+export async function startTwoNodes(label: string, endpoints: string[]): Promise<TwoNodes> {
+  const prefix = uniquePrefix(label);
+  const raw = new RawEtcd(endpoints, prefix);
+  const a = await startNode({ nodeId: 'node-a', endpoints, prefix });
+  const b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+  return {
+    prefix,
+    raw,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await raw.client.delete().prefix(`${prefix}/`);
+      raw.close();
+    },
+  };
 }

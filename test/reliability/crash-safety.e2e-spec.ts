@@ -23,6 +23,7 @@ import {
   type WireReply,
 } from '../e2e/plugin-process.js';
 import { RawEtcd } from '../int/harness.js';
+import { containerOptions } from '../support/docker-calls.js';
 import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -307,7 +308,8 @@ describe('crash safety', () => {
       const reply = await call(node, 'IpamDriver.RequestAddress', {
         PoolID: pool.id,
         ...(address ? { Address: address } : {}),
-        Options: null,
+        // A container's request, with its MAC: a static one without options is an aux address.
+        Options: containerOptions(),
       });
       const got = reply?.body?.Address;
       if (reply?.status === 200 && typeof got === 'string') {

@@ -8,7 +8,10 @@
 // allocator of the same NODE_ID talking to etcd directly: what another call on the same host
 // could do between the lost reply and the retry.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { DockerPoolRequest as PoolRequest } from '../support/docker-calls.js';
+import {
+  containerOptions,
+  type DockerPoolRequest as PoolRequest,
+} from '../support/docker-calls.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import {
   occurrences,
@@ -214,7 +217,12 @@ describe.skipIf(!endpoints[0]?.startsWith('http://'))(
       const reply = await withLostReply(
         writes(key.address('static', '10.88.0.10')),
         async () => expect(await get(key.address('static', '10.88.0.10'))).toBeDefined(),
-        () => a.addresses.requestAddress({ poolId: 'static', address: '10.88.0.10', options: {} }),
+        () =>
+          a.addresses.requestAddress({
+            poolId: 'static',
+            address: '10.88.0.10',
+            options: containerOptions(),
+          }),
       );
       expect(reply.address).toBe('10.88.0.10/24');
       expect(await raw.keys('addresses/static/')).toEqual([
@@ -225,8 +233,16 @@ describe.skipIf(!endpoints[0]?.startsWith('http://'))(
 
     it('should release an address once, keeping the same address allocated again meanwhile', async () => {
       await b.pools.requestPool(shared('rel', { pool: '10.89.0.0/24' }));
-      await a.addresses.requestAddress({ poolId: 'rel', address: '10.89.0.20', options: {} });
-      await a.addresses.requestAddress({ poolId: 'rel', address: '10.89.0.21', options: {} });
+      await a.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.89.0.20',
+        options: containerOptions(),
+      });
+      await a.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.89.0.21',
+        options: containerOptions(),
+      });
       // A plain lost reply: the address is gone, the call succeeds.
       await withLostReply(
         writes(key.address('rel', '10.89.0.20')),

@@ -30,6 +30,19 @@ export interface DockerPoolRequest {
   v6: boolean;
 }
 
+let macs = 0;
+
+/**
+ * A container's RequestAddress options as dockerd sends them to a plugin that asks for MACs
+ * (`RequiresMACAddress`): its MAC, a new one per call unless given. A static request without
+ * options is an `--aux-address`.
+ */
+export function containerOptions(mac?: string): Record<string, string> {
+  const n = ++macs;
+  const generated = `02:42:${[n >> 24, n >> 16, n >> 8, n].map((b) => (b & 255).toString(16).padStart(2, '0')).join(':')}`;
+  return { 'com.docker.network.endpoint.macaddress': mac ?? generated };
+}
+
 /** RequestAddress's body: `PoolID`, `Address`, `Options`. */
 export interface DockerAddressRequest {
   poolId: string;
@@ -55,12 +68,14 @@ export function poolRequest(r: DockerPoolRequest): PoolRequest {
   const space = parse(addressSpace, r.addressSpace, 'AddressSpace');
   const subnet = parse(optionalCidr, r.pool, 'Pool');
   const range = parse(optionalCidr, r.subPool, 'SubPool');
-  const { network } = parse(poolOptions, r.options, 'Options');
+  const { network, subnetLength, exclude } = parse(poolOptions, r.options, 'Options');
   return {
     ...(space ? { addressSpace: space } : {}),
     ...(subnet ? { subnet } : {}),
     ...(range ? { range } : {}),
     ...(network !== undefined ? { network } : {}),
+    ...(subnetLength !== undefined ? { subnetLength } : {}),
+    ...(exclude !== undefined ? { exclude } : {}),
     v6: r.v6,
   };
 }
@@ -68,7 +83,8 @@ export function poolRequest(r: DockerPoolRequest): PoolRequest {
 export function addressRequest(r: DockerAddressRequest): AddressRequest {
   const address = parse(optionalAddress, r.address, 'Address');
   const options = parse(addressOptions, r.options, 'Options');
-  return { poolId: r.poolId, ...(address ? { address } : {}), ...options };
+  // A dockerd that was told RequiresMACAddress, as every dockerd that activates this version.
+  return { poolId: r.poolId, ...(address ? { address } : {}), ...options, macsRequested: true };
 }
 
 export function releaseAddressRequest(r: DockerReleaseAddressRequest): ReleaseAddressRequest {

@@ -83,6 +83,8 @@ export interface DockerHost {
   docker(args: readonly string[], opts?: DockerCliOptions): Promise<RunResult>;
   /** Runs a host command in this engine's network namespace (e.g. `ip -j link`). */
   exec(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Stops dockerd (SIGTERM, no --live-restore) and starts it again on the same state. */
+  restart(): Promise<void>;
   /** Removes everything the fixture created; throws if something could not be removed. */
   stop(): Promise<void>;
 }
@@ -107,6 +109,8 @@ interface HostState {
   readonly bridges: Set<string>;
   readonly plugins: Set<string>;
   daemon?: Daemon;
+  /** dockerd's flags, for a restart. */
+  args?: readonly string[];
   stopping?: Promise<void>;
   unhook?: () => void;
 }
@@ -608,32 +612,8 @@ export async function startDockerd(opts: StartDockerdOptions = {}): Promise<Dock
       ...(s.netns ? [] : ['--ip-forward=false']),
       ...(opts.extraArgs ?? []),
     ];
-    const [cmd, argv] = netnsArgs(s.netns, 'dockerd', args);
-    const path = process.env.PATH ?? '/usr/bin:/bin';
-    const env = {
-      ...process.env,
-      PATH: path.split(':').includes('/usr/sbin') ? path : `${path}:/usr/sbin:/sbin`,
-    };
-    const daemon = spawnDaemon(cmd, argv, { logFile, env, parentDeathSignal: 'SIGTERM' });
-    s.daemon = daemon;
-    await waitFor(
-      `dockerd at ${host} to answer`,
-      timeoutMs,
-      async () => {
-        if (!daemon.running()) {
-          const info = daemon.exitInfo();
-          throw new Error(
-            `dockerd exited (code ${info?.code ?? '?'}, signal ${info?.signal ?? '-'})`,
-          );
-        }
-        const r = await dockerCli(s, ['version', '--format', '{{.Server.Version}}'], {
-          timeoutMs: 5000,
-          allowFail: true,
-        }).catch(() => undefined);
-        return r?.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
-      },
-      200,
-    );
+    await launch(s, args, logFile, timeoutMs);
+    s.args = args;
   } catch (e) {
     const log = tailFile(logFile);
     const cleanup = await stopHost(s).then(
@@ -644,14 +624,14 @@ export async function startDockerd(opts: StartDockerdOptions = {}): Promise<Dock
       cause: e,
     });
   }
-  const daemon = s.daemon;
-
   return {
     name,
     host,
     socketPath,
     dir,
-    pid: daemon.pid,
+    get pid() {
+      return s.daemon?.pid ?? 0;
+    },
     netns: s.netns,
     logFile,
     cgroupParent: s.cgroupParent,
@@ -660,8 +640,56 @@ export async function startDockerd(opts: StartDockerdOptions = {}): Promise<Dock
       const [c, a] = netnsArgs(s.netns, cmd, args);
       return run(c, a, o);
     },
+    restart: () => restartHost(s, logFile, timeoutMs),
     stop: () => stopHost(s),
   };
+}
+
+/** Spawns dockerd with `args` (in the host's namespace) and waits until it answers. */
+async function launch(
+  s: HostState,
+  args: readonly string[],
+  logFile: string,
+  timeoutMs: number,
+): Promise<void> {
+  const [cmd, argv] = netnsArgs(s.netns, 'dockerd', args);
+  const path = process.env.PATH ?? '/usr/bin:/bin';
+  const env = {
+    ...process.env,
+    PATH: path.split(':').includes('/usr/sbin') ? path : `${path}:/usr/sbin:/sbin`,
+  };
+  const daemon = spawnDaemon(cmd, argv, { logFile, env, parentDeathSignal: 'SIGTERM' });
+  s.daemon = daemon;
+  await waitFor(
+    `dockerd at unix://${join(s.dir, 'docker.sock')} to answer`,
+    timeoutMs,
+    async () => {
+      if (!daemon.running()) {
+        const info = daemon.exitInfo();
+        throw new Error(
+          `dockerd exited (code ${info?.code ?? '?'}, signal ${info?.signal ?? '-'})`,
+        );
+      }
+      const r = await dockerCli(s, ['version', '--format', '{{.Server.Version}}'], {
+        timeoutMs: 5000,
+        allowFail: true,
+      }).catch(() => undefined);
+      return r?.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+    },
+    200,
+  );
+}
+
+/**
+ * Stops dockerd as an operator's restart does (SIGTERM: without --live-restore it stops the
+ * containers first) and starts it again with the same flags, keeping its state.
+ */
+async function restartHost(s: HostState, logFile: string, timeoutMs: number): Promise<void> {
+  if (s.stopping || !s.args) {
+    throw new Error(`dockerd fixture ${s.name} is stopped: it cannot be restarted`);
+  }
+  await s.daemon?.stop({ signal: 'SIGTERM', graceMs: 30_000 });
+  await launch(s, s.args, logFile, timeoutMs);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
 import { Addr, intervalOf, Prefix } from '#app/net';
-import { KeyLayout, parseSubnetKeyName, subnetKeyName, type LayoutDir } from '#app/store';
+import {
+  ADDRESS_KINDS,
+  KeyLayout,
+  parseSubnetKeyName,
+  subnetKeyName,
+  type LayoutDir,
+} from '#app/store';
 
 import type {
   CheckNote,
@@ -356,11 +362,37 @@ function checkAddressRecord(
       a.pool,
     );
   }
-  if (record.type !== undefined && record.type !== 'gateway' && record.type !== 'endpoint') {
+  checkAddressKind(a, record, found);
+}
+
+/**
+ * The record's kind (`type`): one this version knows, or a string of a later version's, which is
+ * a note (a newer node wrote it; the cleanup skips it) rather than a violation. A `mac` is a
+ * string.
+ */
+function checkAddressKind(a: AddressEntry, record: Record<string, unknown>, found: Findings): void {
+  const ip = a.ip.toString();
+  const { type, mac } = record;
+  if (type !== undefined && typeof type !== 'string') {
     found.violation(
       'invalid-value',
       a.key,
-      `address ${ip} of pool ${a.pool} has type ${JSON.stringify(record.type)}, not gateway or endpoint [${a.key}]`,
+      `address ${ip} of pool ${a.pool} has type ${JSON.stringify(type)}, not a string such as ${ADDRESS_KINDS.join(', ')} [${a.key}]`,
+      a.pool,
+    );
+  } else if (type !== undefined && !(ADDRESS_KINDS as readonly string[]).includes(type)) {
+    found.note(
+      'unknown-kind',
+      a.key,
+      `address ${ip} of pool ${a.pool} has kind ${JSON.stringify(type)}, which this version does not know (written by a newer node?): not checked, never freed [${a.key}]`,
+      a.pool,
+    );
+  }
+  if (mac !== undefined && typeof mac !== 'string') {
+    found.violation(
+      'invalid-value',
+      a.key,
+      `address ${ip} of pool ${a.pool} has mac ${JSON.stringify(mac)}, not a string [${a.key}]`,
       a.pool,
     );
   }

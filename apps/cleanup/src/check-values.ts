@@ -65,7 +65,35 @@ export function parsePool(id: string, key: string, value: string, found: Finding
       );
     }
   }
+  checkExclusions(id, key, subnet, record.exclude, found);
   return entry;
+}
+
+/** `exclude`, when present: a list of prefixes inside the pool's subnet. */
+function checkExclusions(
+  id: string,
+  key: string,
+  subnet: Prefix,
+  exclude: unknown,
+  found: Findings,
+): void {
+  if (exclude === undefined) {
+    return;
+  }
+  const valid =
+    Array.isArray(exclude) &&
+    exclude.every((e) => {
+      const prefix = typeof e === 'string' ? Prefix.tryParse(e) : undefined;
+      return prefix !== undefined && subnet.containsPrefix(prefix);
+    });
+  if (!valid) {
+    found.violation(
+      'invalid-value',
+      key,
+      `pool ${id} (${subnet.toString()}) has exclude ${JSON.stringify(exclude)}, not a list of prefixes inside its subnet [${key}]`,
+      id,
+    );
+  }
 }
 
 /** A subnet key's record: the network prefix at the key's address, and the pool it reserves. */

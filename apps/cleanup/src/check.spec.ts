@@ -229,11 +229,29 @@ describe('checkStore', () => {
       found: [['invalid-value', 'subnets/10.80.0.0']],
     },
     {
-      name: 'an address of an unknown type',
+      name: 'a pool whose exclusions lie outside its subnet',
+      entries: replace(
+        clean(),
+        'pools/blue',
+        json({ subnet: '10.80.0.0/24', gateway: '10.80.0.1/24', exclude: ['10.81.0.0/28'] }),
+      ),
+      found: [['invalid-value', 'pools/blue']],
+    },
+    {
+      name: 'an address whose type is not a string',
       entries: replace(
         clean(),
         'addresses/blue/10.80.0.2',
-        json({ address: '10.80.0.2/24', node: 'node-a', type: 'container' }),
+        json({ address: '10.80.0.2/24', node: 'node-a', type: 7 }),
+      ),
+      found: [['invalid-value', 'addresses/blue/10.80.0.2']],
+    },
+    {
+      name: 'an address whose mac is not a string',
+      entries: replace(
+        clean(),
+        'addresses/blue/10.80.0.2',
+        json({ address: '10.80.0.2/24', node: 'node-a', type: 'endpoint', mac: 2 }),
       ),
       found: [['invalid-value', 'addresses/blue/10.80.0.2']],
     },
@@ -403,6 +421,34 @@ describe('checkStore', () => {
       ['memberless-pool', 'pools/local-6f1c2a44', 'local-6f1c2a44'],
     ]);
     expect(result.counts.other).toBe(1);
+  });
+
+  it('should accept aux addresses and MACs, and note a kind it does not know as no violation', () => {
+    const entries = [
+      ...clean(),
+      {
+        key: 'addresses/blue/10.80.0.20',
+        value: json({ address: '10.80.0.20/24', node: 'node-a', type: 'aux' }),
+      },
+      {
+        key: 'addresses/blue/10.80.0.21',
+        value: json({
+          address: '10.80.0.21/24',
+          node: 'node-b',
+          type: 'endpoint',
+          mac: '02:42:0a:50:00:15',
+        }),
+      },
+      {
+        key: 'addresses/blue/10.80.0.22',
+        value: json({ address: '10.80.0.22/24', node: 'node-b', type: 'vip' }),
+      },
+    ];
+    const result = checkStore(entries);
+    expect(result.violations).toEqual([]);
+    expect(result.notes.map((n) => [n.kind, n.key])).toEqual([
+      ['unknown-kind', 'addresses/blue/10.80.0.22'],
+    ]);
   });
 
   it.each([

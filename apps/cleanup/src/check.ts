@@ -58,7 +58,9 @@ export type NoteKind =
   /** a key outside the layout's directories: not ours to judge */
   | 'unknown-key'
   /** the cluster's IPv6 supernet (`supernet6`), shown for the record */
-  | 'supernet6';
+  | 'supernet6'
+  /** an address of a kind this version does not know (a newer node's): not judged */
+  | 'unknown-kind';
 
 export interface Finding<K extends string> {
   kind: K;

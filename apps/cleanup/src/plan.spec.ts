@@ -21,11 +21,12 @@ function address(
   ip: string,
   node: string,
   modRevision: number,
-  type?: 'gateway' | 'endpoint',
+  type?: 'gateway' | 'endpoint' | 'aux' | 'vip',
 ): StoredAddress {
   return {
     ip,
-    record: { address: `${ip}/24`, node, ...(type ? { type } : {}) },
+    // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- 'vip': a later version's kind
+    record: { address: `${ip}/24`, node, ...(type ? { type: type as 'aux' } : {}) },
     createRevision: String(modRevision),
     modRevision: String(modRevision),
   };
@@ -107,6 +108,16 @@ describe('classifyAddress', () => {
       expected: 'gateway',
     },
     {
+      name: 'an aux record Docker does not list (the network removed here, kept elsewhere)',
+      a: address('10.80.0.11', ME, 3, 'aux'),
+      expected: 'aux',
+    },
+    {
+      name: 'a record of a kind this version does not know',
+      a: address('10.80.0.12', ME, 3, 'vip'),
+      expected: 'unknown-kind',
+    },
+    {
       name: 'no node in the record',
       a: { ...address('10.80.0.5', '', 3), record: { address: '10.80.0.5/24', node: '' } },
       expected: 'other-node',
@@ -133,6 +144,16 @@ describe('classifyForgotten', () => {
       name: "the forgotten node's gateway",
       a: address('10.80.0.1', 'gone', 3, 'gateway'),
       expected: 'gateway',
+    },
+    {
+      name: "the forgotten node's aux address",
+      a: address('10.80.0.10', 'gone', 3, 'aux'),
+      expected: 'aux',
+    },
+    {
+      name: "the forgotten node's record of a kind this version does not know",
+      a: address('10.80.0.11', 'gone', 3, 'vip'),
+      expected: 'unknown-kind',
     },
     { name: "this node's address", a: address('10.80.0.6', ME, 3), expected: 'other-node' },
     {

@@ -20,6 +20,10 @@ export const ADDRESS_REASONS = {
   'aux-address': 'kept',
   /** A gateway record: it lives as long as its pool. */
   gateway: 'kept',
+  /** An aux record (`--aux-address`): the network's, whichever node wrote it; goes with the pool. */
+  aux: 'kept',
+  /** A record of a kind this version does not know (written by a newer one): never freed. */
+  'unknown-kind': 'skipped',
   /** Another node's address: only that node, or --forget-node, may free it. */
   'other-node': 'skipped',
   /** Written after the pass recorded its revision: maybe a container that is starting. */
@@ -41,9 +45,11 @@ export const ADDRESS_REASON_ORDER: readonly AddressReason[] = [
   'docker-gateway',
   'aux-address',
   'gateway',
+  'aux',
   'orphan',
   'forgotten',
   'other-node',
+  'unknown-kind',
   'new',
   'changed',
 ];
@@ -178,6 +184,18 @@ function remember(view: DockerView, network: DockerNetwork): void {
   }
 }
 
+/**
+ * The records no cleanup frees, whoever wrote them: the network's own (gateway, aux: they go
+ * with the pool) and those of a kind this version does not know (a newer node's).
+ */
+function neverFreed(address: StoredAddress): AddressReason | undefined {
+  const kind = address.record.type ?? 'endpoint';
+  if (kind === 'gateway' || kind === 'aux') {
+    return kind;
+  }
+  return kind === 'endpoint' ? undefined : 'unknown-kind';
+}
+
 /** The pass: this node's addresses, judged against Docker's view and the revision R. */
 export function classifyAddress(
   address: StoredAddress,
@@ -192,8 +210,9 @@ export function classifyAddress(
   if (use) {
     return use.use;
   }
-  if (address.record.type === 'gateway') {
-    return 'gateway';
+  const kept = neverFreed(address);
+  if (kept) {
+    return kept;
   }
   // "Created before R": a key re-written after R is young too, so the mod revision decides.
   if (BigInt(address.modRevision) > revision) {
@@ -202,7 +221,10 @@ export function classifyAddress(
   return 'orphan';
 }
 
-/** --forget-node: the forgotten node's addresses, gateways excepted (they go with the pool). */
+/**
+ * --forget-node: the forgotten node's addresses, the network's own excepted (gateway and aux
+ * addresses go with the pool) and any of a kind this version does not know.
+ */
 export function classifyForgotten(
   address: StoredAddress,
   forgetNode: string,
@@ -211,8 +233,9 @@ export function classifyForgotten(
   if (address.record.node !== forgetNode) {
     return 'other-node';
   }
-  if (address.record.type === 'gateway') {
-    return 'gateway';
+  const kept = neverFreed(address);
+  if (kept) {
+    return kept;
   }
   // Written after the pass began: the node is not gone after all.
   if (BigInt(address.modRevision) > revision) {

@@ -10,13 +10,20 @@ import {
   type IpamError,
   type ReleaseAddressRequest,
 } from '#app/ipam';
-import { Prefix, type Addr } from '#app/net';
+import { Addr, Prefix } from '#app/net';
 import { AllocationStore, newNonce, type AddressRecord, type Deadline } from '#app/store';
+import { grantsHeld, keptOnRelease, requestedKind } from './address-kind.js';
 import { checkDeadline } from './deadline.js';
 import { shownName, unstorableEndpointName } from './endpoint-name.js';
 import type { PoolState } from './pool-state.js';
 import { PoolStates } from './pool-states.js';
 import { logReserved } from './reserved-log.js';
+
+/** What a claim of one address came to. */
+type Claim =
+  | { kind: 'granted'; reply: AddressReply }
+  | { kind: 'taken'; holder: AddressRecord }
+  | { kind: 'pool-gone' };
 
 /** One RequestAddress in progress. */
 interface AddressCall {
@@ -31,8 +38,9 @@ interface AddressCall {
 
 /**
  * Address policy (README, "Addresses"): dynamic addresses from SubPool or the subnet, never the
- * network, broadcast or a gateway address; static addresses once; releases only of this node's
- * addresses. Every answer is decided on the pool that exists in etcd when it is given: by a
+ * network, broadcast or a gateway address; static addresses once, except the network's own
+ * (gateway and aux addresses, granted to every node that asks) and a request repeated for the
+ * same MAC (address-kind.ts); releases only of this node's endpoint addresses. Every answer is decided on the pool that exists in etcd when it is given: by a
  * transaction that compares the pool's create revision, or, for an answer without one (a 400,
  * the pool's own gateway, an exhausted pool), by reading the pool again when its state was read
  * before the request arrived.
@@ -53,8 +61,9 @@ export class AddressAllocator {
       record: {
         address: '',
         node: this.config.nodeId,
-        type: req.gateway ? 'gateway' : 'endpoint',
+        type: requestedKind(req),
         ...this.storedName(req),
+        ...(req.mac !== undefined ? { mac: req.mac } : {}),
       },
       nonce: newNonce(),
       arrived: performance.now(),
@@ -98,13 +107,18 @@ export class AddressAllocator {
         );
         return;
       }
+      const kept = keptOnRelease(current.record);
+      if (kept !== undefined) {
+        this.log.debug(`ReleaseAddress of ${ip} in pool ${req.poolId}: ${kept}`);
+        return;
+      }
       if (current.record.node !== this.config.nodeId) {
         this.log.warn(
           `ReleaseAddress of ${ip} in pool ${req.poolId} ignored: it belongs to node ${current.record.node}, not ${this.config.nodeId} (a stale release)`,
         );
         return;
       }
-      if (current.record.type === 'gateway' || pool.record.gateway.split('/')[0] === ip) {
+      if (pool.record.gateway.split('/')[0] === ip) {
         this.log.debug(
           `ReleaseAddress of gateway ${ip} in pool ${req.poolId}: kept while the pool lives`,
         );
@@ -112,7 +126,9 @@ export class AddressAllocator {
       }
       if ((await this.store.deleteAddress(req.poolId, current, deadline)) === 'deleted') {
         this.log.log(`released address ${ip} in pool ${req.poolId} on node ${this.config.nodeId}`);
-        (await this.states.loaded(pool))?.releaseLocally(addr.value);
+        const state = await this.states.loaded(pool);
+        state?.releaseLocally(addr.value);
+        state?.macGrants.forget(ip);
         return;
       }
     }
@@ -169,6 +185,18 @@ export class AddressAllocator {
     wanted: Addr,
     call: AddressCall,
   ): Promise<AddressReply | undefined> {
+    const claim = await this.claim(state, wanted, call);
+    if (claim.kind === 'taken') {
+      throw new AddressInUse(wanted.toString(), call.req.poolId, claim.holder);
+    }
+    return claim.kind === 'granted' ? claim.reply : undefined;
+  }
+
+  /**
+   * Reserves `wanted` for the call, or grants it as held already when the holder's record allows
+   * (grantsHeld: the network's addresses, a repeated request of the same MAC).
+   */
+  private async claim(state: PoolState, wanted: Addr, call: AddressCall): Promise<Claim> {
     const ip = wanted.toString();
     const record = { ...call.record, address: state.withLength(ip) };
     const result = await this.store.reserveAddress(
@@ -178,26 +206,65 @@ export class AddressAllocator {
       call.nonce,
       call.deadline,
     );
+    if (result.kind === 'pool-gone') {
+      this.states.forget(state);
+      return result;
+    }
+    state.reserveLocally(wanted.value);
     if (result.kind === 'reserved') {
-      state.reserveLocally(wanted.value);
       logReserved(call.req.poolId, wanted, record);
-      return replyWith(state, ip);
+    } else if (grantsHeld(record, result.existing.record)) {
+      this.logGrantedAgain(call, ip, result.existing.record);
+    } else {
+      return { kind: 'taken', holder: result.existing.record };
     }
-    if (result.kind === 'taken') {
-      state.reserveLocally(wanted.value);
-      if (call.req.gateway && result.existing.record.type === 'gateway') {
-        return replyWith(state, ip);
-      }
-      throw new AddressInUse(ip, call.req.poolId, result.existing.record);
+    this.rememberGrant(state, call, ip);
+    return { kind: 'granted', reply: replyWith(state, ip) };
+  }
+
+  /** A repeated endpoint request is worth a line; the network's addresses are asked for often. */
+  private logGrantedAgain(call: AddressCall, ip: string, held: AddressRecord): void {
+    const line = `address ${ip} in pool ${call.req.poolId} granted again to node ${call.record.node}`;
+    if (call.record.type === 'endpoint') {
+      this.log.log(`${line}: the same MAC ${held.mac ?? ''} asked for it again`);
+    } else {
+      this.log.debug(`${line}: it is the network's ${call.record.type ?? ''} address`);
     }
-    this.states.forget(state); // 'pool-gone'
-    return undefined;
+  }
+
+  private rememberGrant(state: PoolState, call: AddressCall, ip: string): void {
+    if (call.record.type === 'endpoint' && call.record.mac !== undefined) {
+      state.macGrants.remember(call.record.mac, ip);
+    }
+  }
+
+  /**
+   * A dynamic request whose MAC this node granted an address to lately is first offered that
+   * address again (a request dockerd repeated after a lost reply); undefined when it is not its
+   * to have any more, and the request goes on as any dynamic one.
+   */
+  private async repeatedGrant(state: PoolState, call: AddressCall): Promise<Claim | undefined> {
+    const mac = call.record.mac;
+    const ip = mac === undefined ? undefined : state.macGrants.get(mac);
+    if (ip === undefined) {
+      return undefined;
+    }
+    const claim = await this.claim(state, Addr.parse(ip), call);
+    if (claim.kind === 'taken') {
+      state.macGrants.forget(ip);
+      return undefined;
+    }
+    return claim;
   }
 
   private async allocateDynamic(
     state: PoolState,
     call: AddressCall,
   ): Promise<AddressReply | undefined> {
+    const repeated = await this.repeatedGrant(state, call);
+    if (repeated) {
+      return repeated.kind === 'granted' ? repeated.reply : undefined;
+    }
     // Candidates, the "full" re-list, exhaustion and conflicts are handled per request inside
     // the pool's batch (address-batch.ts); undefined means the pool is gone.
     try {
@@ -206,6 +273,7 @@ export class AddressAllocator {
         this.states.forget(state);
         return undefined;
       }
+      this.rememberGrant(state, call, addr.toString());
       return replyWith(state, addr.toString());
     } catch (err) {
       // "Exhausted" comes from this node's view of the pool: make sure it is the pool there is.

@@ -34,6 +34,13 @@ import { PoolStates } from './pool-states.js';
 import { checkV6PoolRequest } from './pool-request-v6.js';
 import { Supernet6 } from './supernet6.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
+import { checkSubnetLength, dynamicLength, verifySameLength } from './subnet-length.js';
+import {
+  checkExclusions,
+  checkNewPoolExclusions,
+  storedExclusions,
+  verifySameExclusions,
+} from './exclusions.js';
 
 /**
  * IPv4 ranges where no address can serve a container: a static pool that overlaps one is refused.
@@ -104,6 +111,8 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
+    checkSubnetLength(wanted, this.supernet);
+    checkExclusions(wanted);
     const call: PoolCall = {
       id:
         wanted.network === undefined
@@ -149,6 +158,8 @@ export class PoolAllocator implements OnModuleDestroy {
       return { again: 'fresh' }; // gone since the view saw it: choose a subnet afresh
     }
     verifySameShape(pool, call.wanted.subnet, call.wanted.range);
+    verifySameLength(pool, call.wanted);
+    verifySameExclusions(pool, call.wanted);
     await this.checkDockerKeepsIt(call, pool);
     const joined = await this.store.joinPool(pool, node, member, call.nonce, call.deadline);
     if (joined.kind !== 'joined') {
@@ -168,6 +179,7 @@ export class PoolAllocator implements OnModuleDestroy {
     round: { fresh: boolean; fromView: boolean; attempt: number },
   ): Promise<Round> {
     const { wanted } = call;
+    checkNewPoolExclusions(wanted);
     const dynamic = wanted.subnet ? undefined : await this.chooseDynamic(call, view);
     const subnet = wanted.subnet ?? dynamic?.subnet;
     const clash = wanted.subnet && view.reserved.find((r) => r.prefix.overlaps(wanted.subnet!));
@@ -185,6 +197,7 @@ export class PoolAllocator implements OnModuleDestroy {
       subnet: subnet.toString(),
       gateway: `${gateway.toString()}/${subnet.length}`,
       ...(wanted.range ? { iprange: wanted.range.toString() } : {}),
+      ...(wanted.exclude && !wanted.v6 ? { exclude: storedExclusions(wanted.exclude) } : {}),
     };
     const result = await this.store.createPool(
       {
@@ -301,7 +314,8 @@ export class PoolAllocator implements OnModuleDestroy {
     view: SubnetView,
   ): Promise<{ supernet: Prefix; subnet?: Prefix }> {
     if (!call.wanted.v6) {
-      const subnet = await this.chooseDynamicSubnet(view.intervals);
+      const length = dynamicLength(call.wanted, this.config.subnetLength);
+      const subnet = await this.chooseDynamicSubnet(view.intervals, length);
       return { supernet: this.supernet, ...(subnet && { subnet }) };
     }
     const supernet = await this.supernet6.get(call.deadline);
@@ -315,11 +329,14 @@ export class PoolAllocator implements OnModuleDestroy {
    * was most of this); this host's few on-link routes and nameservers are sorted here and merged
    * in the sweep.
    */
-  private async chooseDynamicSubnet(reserved: SortedIntervals): Promise<Prefix | undefined> {
+  private async chooseDynamicSubnet(
+    reserved: SortedIntervals,
+    length: number,
+  ): Promise<Prefix | undefined> {
     const host = (await this.hostReserved()).map((r) => r.prefix);
     const lists =
       host.length > 0 ? [reserved, sortedIntervals(host, this.supernet.family)] : [reserved];
-    return firstFreeSubnetIn(this.supernet, this.config.subnetLength, lists);
+    return firstFreeSubnetIn(this.supernet, length, lists);
   }
 }
 

@@ -3,6 +3,8 @@ import { Prefix } from '#app/net';
 import type { AllocationStore, Deadline, StoredPool } from '#app/store';
 import type { AddressBatch, BatchPool } from './address-batch.js';
 import { addressViewFor, type AddressView } from './address-view.js';
+import { Exclusions } from './exclusions.js';
+import { MacGrants } from './mac-grants.js';
 import type { Widened } from './pool-view.js';
 
 /**
@@ -19,6 +21,10 @@ export class PoolState implements BatchPool {
   readonly view: AddressView;
   /** Dynamic allocations of this pool that arrive together share one transaction. */
   batch!: AddressBatch;
+  /** This node's latest grants by MAC: what a repeated dynamic request is offered first. */
+  readonly macGrants = new MacGrants();
+  /** `--ipam-opt exclude`: never a dynamic candidate. */
+  private readonly excluded: Exclusions;
 
   /**
    * @param readAt  when the pool's read was sent (`performance.now()`): a request that arrived
@@ -34,6 +40,7 @@ export class PoolState implements BatchPool {
     this.gatewayIp = pool.record.gateway.split('/')[0] ?? '';
     const range = pool.record.iprange ? Prefix.parse(pool.record.iprange) : this.subnet;
     this.view = addressViewFor(store, pool.id, this.subnet, range, nodeId);
+    this.excluded = new Exclusions(pool.record.exclude);
   }
 
   /** `<ip>/<pool prefix length>`: how addresses of this pool are answered and stored. */
@@ -53,8 +60,13 @@ export class PoolState implements BatchPool {
     return this.view.widen(deadline);
   }
 
+  /** The next candidate of the view that is not excluded (excluded ones stay taken locally). */
   nextCandidate(): Addr | undefined {
-    return this.view.nextCandidate();
+    let addr = this.view.nextCandidate();
+    while (addr && !this.excluded.empty && this.excluded.has(addr)) {
+      addr = this.view.nextCandidate();
+    }
+    return addr;
   }
 
   reserveLocally(value: bigint): void {

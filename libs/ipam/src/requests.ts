@@ -25,6 +25,10 @@ export interface PoolRequest {
   range?: Prefix;
   /** `Options.network`: the shared pool's name; undefined for a pool private to one network. */
   network?: string;
+  /** `Options["subnet-length"]`: the prefix length of a dynamic pool (else the configured one). */
+  subnetLength?: number;
+  /** `Options.exclude`: prefixes of the subnet never handed out dynamically. */
+  exclude?: Prefix[];
   /** `V6`. */
   v6: boolean;
 }
@@ -46,6 +50,13 @@ export interface AddressRequest {
   gateway: boolean;
   /** `Options["com.docker.network.endpoint.name"]` (Engine ≥ 29). */
   endpointName?: string;
+  /** `Options["com.docker.network.endpoint.macaddress"]`: the container's MAC, lower case. */
+  mac?: string;
+  /**
+   * dockerd was told `RequiresMACAddress` (GetCapabilities), so it sends every container's MAC:
+   * a static request without options is then an `--aux-address`. Unset, it is an endpoint's.
+   */
+  macsRequested?: boolean;
 }
 
 export interface AddressReply {

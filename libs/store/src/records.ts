@@ -4,6 +4,8 @@ export interface PoolRecord {
   subnet: string;
   iprange?: string;
   gateway: string;
+  /** `--ipam-opt exclude`: canonical prefixes, sorted, never handed out dynamically. */
+  exclude?: string[];
   /** Nonce of the write that created the pool: lets a retried commit recognise itself. */
   req?: string;
 }
@@ -14,7 +16,15 @@ export interface SubnetRecord {
   req?: string;
 }
 
-export type AddressKind = 'gateway' | 'endpoint';
+/**
+ * `gateway` and `aux` are the network's (every node that asks for them is granted them, and they
+ * go with the pool); `endpoint` is a container's. A record may carry a kind of a later version:
+ * whoever does not know it leaves the record alone (libs/store/README.md, "Keys").
+ */
+export type AddressKind = 'gateway' | 'aux' | 'endpoint';
+
+/** The kinds this version knows; a record without `type` is an `endpoint` of an older one. */
+export const ADDRESS_KINDS: readonly AddressKind[] = ['gateway', 'aux', 'endpoint'];
 
 export interface AddressRecord {
   /** `<ip>/<pool prefix length>` */
@@ -23,6 +33,8 @@ export interface AddressRecord {
   type?: AddressKind;
   /** Docker's endpoint (container) name, sent by Engine ≥ 29. */
   name?: string;
+  /** The endpoint's MAC address (lower case): a repeated request of it gets the same address. */
+  mac?: string;
   req?: string;
 }
 

@@ -57,7 +57,7 @@ describe('planRepair', () => {
         {
           ip: '10.81.0.20',
           what: 'aux address',
-          record: { address: '10.81.0.20/24', type: 'endpoint' },
+          record: { address: '10.81.0.20/24', type: 'aux' },
         },
         { ip: '10.81.0.254', what: 'gateway', record: { type: 'gateway' } },
       ],

@@ -1,5 +1,5 @@
 import { Addr, Prefix } from '#app/net';
-import type { AddressRecord, PoolRecord, StoredPool } from '#app/store';
+import type { AddressKind, AddressRecord, PoolRecord, StoredPool } from '#app/store';
 
 import type { DockerNetwork } from '../../../cleanup/src/docker/docker-networks.js';
 import { sameDriver } from '../../../cleanup/src/plan.js';
@@ -66,16 +66,18 @@ function addressesOf(
   problems: string[],
 ): RepairAddress[] {
   const firstHost = p.subnet.firstHost()?.toString();
-  const wanted: { ip: string; what: string; type: 'gateway' | 'endpoint'; name?: string }[] = [
+  const configs = n.configs.filter((c) => Prefix.tryParse(c.subnet ?? '')?.family === 4);
+  const wanted: { ip: string; what: string; type: AddressKind; name?: string }[] = [
     ...n.endpoints.flatMap((e) =>
       e.ipv4
         ? [{ ip: e.ipv4, what: `container ${e.name}`, type: 'endpoint' as const, name: e.name }]
         : [],
     ),
-    ...n.configs.flatMap((c) =>
-      c.auxAddresses.map((ip) => ({ ip, what: 'aux address', type: 'endpoint' as const })),
+    // The network's own: every host asks for them, none owns them (README, "Addresses").
+    ...configs.flatMap((c) =>
+      c.auxAddresses.map((ip) => ({ ip, what: 'aux address', type: 'aux' as const })),
     ),
-    ...n.configs.flatMap((c) =>
+    ...configs.flatMap((c) =>
       c.gateway && c.gateway !== firstHost
         ? [{ ip: c.gateway, what: 'gateway', type: 'gateway' as const }]
         : [],

@@ -8,10 +8,15 @@ import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '#app/ipam';
  * plugin while etcd is down, and even while the rest of the plugin is still loading.
  * PluginServer alone answers them.
  */
+export const CAPABILITIES_ROUTE = '/IpamDriver.GetCapabilities';
+
 export const HANDSHAKE_REPLIES: ReadonlyMap<string, object> = new Map<string, object>([
   ['/Plugin.Activate', { Implements: ['IpamDriver'] }],
-  // Both false: state lives in etcd, so a restarted dockerd needs no replay of its requests.
-  ['/IpamDriver.GetCapabilities', { RequiresMACAddress: false, RequiresRequestReplay: false }],
+  // RequiresMACAddress: dockerd then sends each container's MAC with its RequestAddress and none
+  // with an --aux-address, which tells the two apart (README, "Addresses"). No replay: state
+  // lives in etcd, and a replay at every dockerd start would send RequestPool again with no
+  // ReleasePool at shutdown, counting each restart as one more reference (docs/design.md).
+  [CAPABILITIES_ROUTE, { RequiresMACAddress: true, RequiresRequestReplay: false }],
   [
     '/IpamDriver.GetDefaultAddressSpaces',
     {

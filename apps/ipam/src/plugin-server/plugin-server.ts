@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogEvent } from '#app/logging';
 import { METRICS } from '#app/metrics';
 
-import { HANDSHAKE_REPLIES } from './handshake.js';
+import { CAPABILITIES_ROUTE, HANDSHAKE_REPLIES } from './handshake.js';
+import { MacCapability } from './mac-capability.js';
 import { readJsonBody, replyNoteOf, writeError, writeJson } from './json-wire.js';
 import { listenOnSocket, removeSocket } from './socket-file.js';
 
@@ -78,13 +79,22 @@ export class PluginServer {
   /** The inode of the socket file we created: removeSocket leaves a successor's file alone. */
   private inode = 0n;
 
+  /** Whether dockerd was told to send MACs (GetCapabilities), here or before a restart. */
+  readonly macs: MacCapability;
+
   private constructor(
     readonly path: string,
     private readonly http: Server,
     private readonly logger: LoggerService,
   ) {
+    this.macs = MacCapability.beside(path, logger);
     for (const [route, reply] of HANDSHAKE_REPLIES) {
-      this.routes.set(route, (_req, res) => writeJson(res, 200, reply));
+      this.routes.set(route, (_req, res) => {
+        if (route === CAPABILITIES_ROUTE) {
+          this.macs.answered();
+        }
+        writeJson(res, 200, reply);
+      });
     }
     // Routing is in place before the socket exists: Docker (or a test) may connect the moment
     // the file appears, and a request the server has no listener for is never answered.

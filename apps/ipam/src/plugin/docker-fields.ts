@@ -8,8 +8,13 @@ import {
   GLOBAL_ADDRESS_SPACE,
   LOCAL_ADDRESS_SPACE,
   NETWORK_NAME_RULE,
+  MAC_ADDRESS_OPTION,
+  EXCLUDE_OPTION,
   NETWORK_OPTION,
   POOL_ID_RULE,
+  POOL_OPTION_KEYS,
+  SUBNET6_LENGTH_OPTION,
+  SUBNET_LENGTH_OPTION,
   REQUEST_ADDRESS_TYPE_OPTION,
   isNetworkName,
   isPoolId,
@@ -17,6 +22,7 @@ import {
 import { Addr, NetParseError, Prefix } from '#app/net';
 
 import { isJsonObject } from '../json-object.js';
+import { nearMissOf } from './option-keys.js';
 
 /**
  * The fields Docker sends, parsed once: each parser turns the JSON value of one field into what
@@ -167,6 +173,76 @@ function optionMap(
 export interface PoolOptions {
   /** `--ipam-opt network=NAME`: the shared pool's id (README, "A static network"). */
   network?: string;
+  /** `--ipam-opt subnet-length=N`: the prefix length of a dynamic pool (checked by the allocator). */
+  subnetLength?: number;
+  /** `--ipam-opt exclude=CIDR[,CIDR…]`: never handed out dynamically (checked by the allocator). */
+  exclude?: Prefix[];
+  /** Keys that are no option of this plugin's, nor a near miss of one: accepted, and logged. */
+  unknown?: string[];
+}
+
+/** Options this plugin knows but does not implement yet: a 400 rather than ignored. */
+const NOT_YET: readonly string[] = [SUBNET6_LENGTH_OPTION];
+
+/** `exclude`: IPv4 prefixes without host bits, comma-separated (checked against Pool later). */
+function exclusions(
+  map: Record<string, string>,
+  field: string,
+): { value: { exclude?: Prefix[] } } | { error: string } {
+  const text = map[EXCLUDE_OPTION];
+  if (text === undefined) {
+    return ok({});
+  }
+  const exclude: Prefix[] = [];
+  for (const item of text.split(',')) {
+    const prefix = Prefix.tryParse(item.trim());
+    if (!prefix || prefix.family !== 4 || prefix.hasHostBits()) {
+      return {
+        error: `${field}.${EXCLUDE_OPTION} ${show(item.trim())} is not an IPv4 prefix such as 10.81.0.0/28 (no host bits)`,
+      };
+    }
+    exclude.push(prefix);
+  }
+  return ok({ exclude });
+}
+
+/** `subnet-length`: a number of bits, in decimal. */
+function subnetLength(
+  map: Record<string, string>,
+  field: string,
+): { value: { subnetLength?: number } } | { error: string } {
+  const text = map[SUBNET_LENGTH_OPTION];
+  if (text === undefined) {
+    return ok({});
+  }
+  return /^\d{1,3}$/.test(text)
+    ? ok({ subnetLength: Number(text) })
+    : {
+        error: `${field}.${SUBNET_LENGTH_OPTION} ${show(text)} is not a prefix length: expected a number of bits such as 26`,
+      };
+}
+
+/** Why the options' keys are refused (a near miss, an option not built yet), or their unknowns. */
+function optionKeys(
+  map: Record<string, string>,
+  field: string,
+): { unknown: string[] } | { error: string } {
+  const unknown: string[] = [];
+  for (const key of Object.keys(map)) {
+    const near = nearMissOf(key);
+    if (near !== undefined) {
+      return {
+        error: `${field} key ${show(key)} is not an option of kontena-ipam: did you mean ${JSON.stringify(near)}? (options: ${POOL_OPTION_KEYS.join(', ')})`,
+      };
+    }
+    if (NOT_YET.includes(key)) {
+      return { error: `${field}.${key} is not supported yet by this version of kontena-ipam` };
+    }
+    if (!POOL_OPTION_KEYS.includes(key)) {
+      unknown.push(key);
+    }
+  }
+  return { unknown };
 }
 
 export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
@@ -174,12 +250,29 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
   if ('error' in map) {
     return map;
   }
+  const keys = optionKeys(map.value, field);
+  if ('error' in keys) {
+    return keys;
+  }
+  const length = subnetLength(map.value, field);
+  if ('error' in length) {
+    return length;
+  }
+  const excluded = exclusions(map.value, field);
+  if ('error' in excluded) {
+    return excluded;
+  }
+  const rest = {
+    ...length.value,
+    ...excluded.value,
+    ...(keys.unknown.length > 0 ? { unknown: keys.unknown } : {}),
+  };
   if (!Object.hasOwn(map.value, NETWORK_OPTION)) {
-    return ok({});
+    return ok(rest);
   }
   const network = map.value[NETWORK_OPTION] ?? '';
   return isNetworkName(network)
-    ? ok({ network })
+    ? ok({ network, ...rest })
     : {
         error: `${field}.${NETWORK_OPTION} ${show(network)} is not a valid network name: ${NETWORK_NAME_RULE}`,
       };
@@ -191,7 +284,12 @@ export interface AddressOptions {
   gateway: boolean;
   /** The container's name (Engine ≥ 29). */
   endpointName?: string;
+  /** The container's MAC address, lower case (sent since GetCapabilities asks for it). */
+  mac?: string;
 }
+
+/** A MAC as Go's net.HardwareAddr prints it: 6 to 20 octets of two hex digits, `:` between. */
+const MAC_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5,19}$/i;
 
 export const addressOptions: FieldParser<AddressOptions> = (value, field) => {
   const map = optionMap(value, field);
@@ -199,9 +297,16 @@ export const addressOptions: FieldParser<AddressOptions> = (value, field) => {
     return map;
   }
   const endpointName = map.value[ENDPOINT_NAME_OPTION];
+  const mac = map.value[MAC_ADDRESS_OPTION];
+  if (mac && !MAC_PATTERN.test(mac)) {
+    return {
+      error: `${field}[${JSON.stringify(MAC_ADDRESS_OPTION)}] ${show(mac)} is not a MAC address (expected six hex octets such as 02:42:ac:11:00:02)`,
+    };
+  }
   return ok({
     gateway: map.value[REQUEST_ADDRESS_TYPE_OPTION] === GATEWAY_ADDRESS_TYPE,
     ...(endpointName ? { endpointName } : {}),
+    ...(mac ? { mac: mac.toLowerCase() } : {}),
   });
 };
 

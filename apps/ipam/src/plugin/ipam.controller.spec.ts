@@ -11,7 +11,7 @@ import { AddressInUse, PoolNotFound } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import { EtcdConnection, NodeRegistration, StoreUnavailable } from '#app/store';
 import type { IpamConfig } from '#app/config';
-import { IpamLogger } from '#app/logging';
+import { captureNestLogs, IpamLogger } from '#app/logging';
 
 import { AppModule } from '../app.module.js';
 import { HealthServer } from '../health/health-server.js';
@@ -169,6 +169,30 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('MACs asked for (RequiresMACAddress)', () => {
+  it('tells the allocator so only once GetCapabilities was answered, and remembers it beside the socket', async () => {
+    const running = await startPlugin();
+    try {
+      addresses.requestAddress.mockResolvedValue({ address: '10.81.0.9/16', data: {} });
+      const aux = dockerJson({ PoolID: 'kontena', Address: '10.81.0.9', Options: null });
+      // A dockerd that activated another plugin process (an older version?): --ip looks like this.
+      await call(running.socketPath, '/IpamDriver.RequestAddress', { body: aux });
+      expect(addresses.requestAddress).toHaveBeenLastCalledWith(
+        expect.objectContaining({ macsRequested: false }),
+      );
+      await call(running.socketPath, '/IpamDriver.GetCapabilities');
+      await call(running.socketPath, '/IpamDriver.RequestAddress', { body: aux });
+      expect(addresses.requestAddress).toHaveBeenLastCalledWith(
+        expect.objectContaining({ macsRequested: true }),
+      );
+      expect(statSync(running.server.macs.markerPath).isFile()).toBe(true);
+    } finally {
+      await running.app.close();
+      vi.resetAllMocks();
+    }
+  });
+});
+
 describe('plugin API over the unix socket', () => {
   let running: Running;
   let socketPath: string;
@@ -195,7 +219,7 @@ describe('plugin API over the unix socket', () => {
       { path: '/Plugin.Activate', body: { Implements: ['IpamDriver'] } },
       {
         path: '/IpamDriver.GetCapabilities',
-        body: { RequiresMACAddress: false, RequiresRequestReplay: false },
+        body: { RequiresMACAddress: true, RequiresRequestReplay: false },
       },
       {
         path: '/IpamDriver.GetDefaultAddressSpaces',
@@ -297,6 +321,25 @@ describe('plugin API over the unix socket', () => {
     expect(pools.releasePool).toHaveBeenCalledWith('kontena');
   });
 
+  it('accepts an option it does not know and names it in a warning', async () => {
+    pools.requestPool.mockResolvedValue({ poolId: 'blue', pool: '10.80.0.0/24', data: {} });
+    const logs = captureNestLogs('warn');
+    try {
+      const reply = await call(socketPath, '/IpamDriver.RequestPool', {
+        body: dockerJson({
+          Options: { network: 'blue', 'com.example.owner': 'ops\nx' },
+          V6: false,
+        }),
+      });
+      expect(reply.status).toBe(200);
+    } finally {
+      logs.restore();
+    }
+    expect(logs.lines.join('\n')).toContain(
+      'RequestPool of pool blue: ignored option(s) "com.example.owner", which kontena-ipam does not know',
+    );
+  });
+
   describe('RequestAddress', () => {
     it('maps a container request (Options null, Address "")', async () => {
       addresses.requestAddress.mockResolvedValue({ address: '10.81.0.2/16', data: {} });
@@ -308,7 +351,27 @@ describe('plugin API over the unix socket', () => {
         contentType: 'application/json',
         body: { Address: '10.81.0.2/16', Data: {} },
       });
-      expect(addresses.requestAddress).toHaveBeenCalledWith({ poolId: 'kontena', gateway: false });
+      expect(addresses.requestAddress).toHaveBeenCalledWith({
+        poolId: 'kontena',
+        gateway: false,
+        macsRequested: true,
+      });
+    });
+
+    it('maps a container request with its MAC, lower-cased (RequiresMACAddress)', async () => {
+      addresses.requestAddress.mockResolvedValue({ address: '10.81.0.9/16', data: {} });
+      const options = { 'com.docker.network.endpoint.macaddress': '02:42:0A:51:00:09' };
+      const reply = await call(socketPath, '/IpamDriver.RequestAddress', {
+        body: dockerJson({ PoolID: 'kontena', Address: '10.81.0.9', Options: options }),
+      });
+      expect(reply.status).toBe(200);
+      expect(addresses.requestAddress).toHaveBeenCalledWith({
+        poolId: 'kontena',
+        address: Addr.parse('10.81.0.9'),
+        gateway: false,
+        mac: '02:42:0a:51:00:09',
+        macsRequested: true,
+      });
     });
 
     it('maps a gateway request', async () => {
@@ -322,6 +385,7 @@ describe('plugin API over the unix socket', () => {
         poolId: 'kontena',
         address: Addr.parse('10.81.0.1'),
         gateway: true,
+        macsRequested: true,
       });
     });
   });
@@ -543,6 +607,23 @@ describe('validation (400 before any allocator call)', () => {
     },
     {
       path: 'RequestPool',
+      body: { Options: { netwrok: 'blue' } },
+      message:
+        'Options key "netwrok" is not an option of kontena-ipam: did you mean "network"? (options: network, subnet-length, subnet6-length, exclude)',
+    },
+    {
+      path: 'RequestPool',
+      body: { Options: { network: 'blue', subnet_length: '26' } },
+      message:
+        'Options key "subnet_length" is not an option of kontena-ipam: did you mean "subnet-length"? (options: network, subnet-length, subnet6-length, exclude)',
+    },
+    {
+      path: 'RequestPool',
+      body: { Options: { 'subnet6-length': '64' } },
+      message: 'Options.subnet6-length is not supported yet by this version of kontena-ipam',
+    },
+    {
+      path: 'RequestPool',
       body: { Options: { network: 'x'.repeat(129) } },
       message: /^Options\.network "x{80}…" is not a valid network name/,
     },
@@ -611,6 +692,12 @@ describe('validation (400 before any allocator call)', () => {
       path: 'RequestAddress',
       body: { PoolID: 'p', Options: { RequestAddressType: true } },
       message: 'Options["RequestAddressType"] must be a string, got true',
+    },
+    {
+      path: 'RequestAddress',
+      body: { PoolID: 'p', Options: { 'com.docker.network.endpoint.macaddress': '02:42:0a' } },
+      message:
+        'Options["com.docker.network.endpoint.macaddress"] "02:42:0a" is not a MAC address (expected six hex octets such as 02:42:ac:11:00:02)',
     },
     // ReleaseAddress
     { path: 'ReleaseAddress', body: { PoolID: 'p' }, message: 'Address is required' },

@@ -1,6 +1,10 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Logger, Post } from '@nestjs/common';
 
 import { AddressAllocator, PoolAllocator } from '#app/allocator';
+import { POOL_OPTION_KEYS } from '#app/ipam';
+
+import { PluginServer } from '../plugin-server/plugin-server.js';
+import { show } from './docker-fields.js';
 
 import {
   ReleaseAddressDto,
@@ -24,16 +28,32 @@ export type EmptyReply = Record<string, never>;
  */
 @Controller()
 export class IpamController {
+  private readonly log = new Logger('IpamController');
+
   constructor(
     private readonly pools: PoolAllocator,
     private readonly addresses: AddressAllocator,
+    private readonly server: PluginServer,
   ) {}
 
   @Post('IpamDriver.RequestPool')
   @HttpCode(HttpStatus.OK)
   async requestPool(@Body() body: RequestPoolDto): Promise<RequestPoolReply> {
     const reply = await this.pools.requestPool(toPoolRequest(body));
+    this.warnUnknownOptions(reply.poolId, body.Options.unknown ?? []);
     return { PoolID: reply.poolId, Pool: reply.pool, Data: reply.data };
+  }
+
+  /** Keys no option of this plugin's (nor a near miss of one): named, at most ten, in a warning. */
+  private warnUnknownOptions(poolId: string, unknown: readonly string[]): void {
+    if (unknown.length === 0) {
+      return;
+    }
+    const shown = unknown.slice(0, 10).map((k) => show(k));
+    const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
+    this.log.warn(
+      `RequestPool of pool ${poolId}: ignored option(s) ${shown.join(', ')}${more}, which kontena-ipam does not know (its options: ${POOL_OPTION_KEYS.join(', ')})`,
+    );
   }
 
   @Post('IpamDriver.ReleasePool')
@@ -46,7 +66,8 @@ export class IpamController {
   @Post('IpamDriver.RequestAddress')
   @HttpCode(HttpStatus.OK)
   async requestAddress(@Body() body: RequestAddressDto): Promise<RequestAddressReply> {
-    const reply = await this.addresses.requestAddress(toAddressRequest(body));
+    const macs = this.server.macs.dockerSendsMacs;
+    const reply = await this.addresses.requestAddress(toAddressRequest(body, macs));
     return { Address: reply.address, Data: reply.data };
   }
 

@@ -83,16 +83,21 @@ export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
     ...(dto.Pool ? { subnet: dto.Pool } : {}),
     ...(dto.SubPool ? { range: dto.SubPool } : {}),
     ...(dto.Options.network !== undefined ? { network: dto.Options.network } : {}),
+    ...(dto.Options.subnetLength !== undefined ? { subnetLength: dto.Options.subnetLength } : {}),
+    ...(dto.Options.exclude !== undefined ? { exclude: dto.Options.exclude } : {}),
     v6: dto.V6,
   };
 }
 
-export function toAddressRequest(dto: RequestAddressDto): AddressRequest {
+/** `macsRequested`: dockerd was told to send MACs (MacCapability). */
+export function toAddressRequest(dto: RequestAddressDto, macsRequested: boolean): AddressRequest {
   return {
     poolId: dto.PoolID,
     ...(dto.Address ? { address: dto.Address } : {}),
     gateway: dto.Options.gateway,
     ...(dto.Options.endpointName !== undefined ? { endpointName: dto.Options.endpointName } : {}),
+    ...(dto.Options.mac !== undefined ? { mac: dto.Options.mac } : {}),
+    macsRequested,
   };
 }
 
