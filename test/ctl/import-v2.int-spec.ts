@@ -6,6 +6,7 @@ import type { CtlOutput } from '../../apps/ctl/src/ctl-context.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import { etcdV2Put, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { uniquePrefix } from '../support/prefix.js';
+import { containerOptions } from '../support/docker-calls.js';
 
 /**
  * `kontena-ipam-ctl import-v2` (issue #19) against a real etcd 3.4 serving the v2 API, with a
@@ -150,7 +151,11 @@ describe('kontena-ipam-ctl import-v2', () => {
     expect(blue.pool).toBe('10.81.0.0/16');
     expect(blue.data).toEqual({ 'com.docker.network.gateway': '10.81.0.1/16' });
     await expect(
-      n1.addresses.requestAddress({ poolId: 'blue', address: '10.81.128.10', options: {} }),
+      n1.addresses.requestAddress({
+        poolId: 'blue',
+        address: '10.81.128.10',
+        options: containerOptions(),
+      }),
     ).rejects.toBeInstanceOf(AddressInUse);
     const dyn = await n1.pools.requestPool({ options: { network: 'dyn' }, v6: false });
     expect(dyn.pool).toBe('10.80.0.0/29');
@@ -186,7 +191,11 @@ describe('kontena-ipam-ctl import-v2', () => {
       v6: false,
     });
     await other.pools.requestPool({ options: { network: 'dyn' }, pool: '10.80.0.0/29', v6: false });
-    await other.addresses.requestAddress({ poolId: 'dyn', address: '10.80.0.3', options: {} });
+    await other.addresses.requestAddress({
+      poolId: 'dyn',
+      address: '10.80.0.3',
+      options: containerOptions(),
+    });
     const io = capture();
     expect(await runImportV2(['--from', endpoint], io, env)).toBe(1);
     expect(io.lines).toContain('pool blue 10.81.0.0/16: CONFLICT');

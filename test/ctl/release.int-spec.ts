@@ -9,6 +9,7 @@ import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { startCtl } from './harness.js';
+import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -30,8 +31,16 @@ describe('kontena-ipam-ctl release on a real etcd', () => {
     b = await startNode({ nodeId: 'node-b', endpoints, prefix });
     await a.pools.requestPool({ options: { network: 'rel' }, pool: '10.88.0.0/24', v6: false });
     await b.pools.requestPool({ options: { network: 'rel' }, pool: '10.88.0.0/24', v6: false });
-    await a.addresses.requestAddress({ poolId: 'rel', address: '10.88.0.5', options: {} });
-    await b.addresses.requestAddress({ poolId: 'rel', address: '10.88.0.6', options: {} });
+    await a.addresses.requestAddress({
+      poolId: 'rel',
+      address: '10.88.0.5',
+      options: containerOptions(),
+    });
+    await b.addresses.requestAddress({
+      poolId: 'rel',
+      address: '10.88.0.6',
+      options: containerOptions(),
+    });
     ctl = await startCtl(endpoints, prefix, 'node-a');
     docker = new FakeDocker();
     out = [];
@@ -155,7 +164,11 @@ describe('kontena-ipam-ctl release on a real etcd', () => {
   it('should keep an address released and taken again while Docker was asked', async () => {
     docker.onList = async () => {
       await a.addresses.releaseAddress({ poolId: 'rel', address: '10.88.0.5' });
-      await b.addresses.requestAddress({ poolId: 'rel', address: '10.88.0.5', options: {} });
+      await b.addresses.requestAddress({
+        poolId: 'rel',
+        address: '10.88.0.5',
+        options: containerOptions(),
+      });
     };
     expect(await release('rel', '10.88.0.5')).toBe(1);
     expect(err.join('\n')).toMatch(/changed since it was read .*; nothing was released/);

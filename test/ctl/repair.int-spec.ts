@@ -14,6 +14,7 @@ import {
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
 import { RawEtcd, startNode, withoutNonces, type IpamNode } from '../int/harness.js';
 import { uniquePrefix } from '../support/prefix.js';
+import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -81,7 +82,11 @@ describe('kontena-ipam-ctl repair', () => {
     await a.pools.requestPool({ options: { network: 'blue' }, v6: false });
     const web = { 'com.docker.network.endpoint.name': 'web-1' };
     await a.addresses.requestAddress({ poolId: 'blue', address: '10.81.0.130', options: web });
-    await a.addresses.requestAddress({ poolId: 'blue', address: '10.81.0.20', options: {} });
+    await a.addresses.requestAddress({
+      poolId: 'blue',
+      address: '10.81.0.20',
+      options: {}, // an --aux-address: the network's
+    });
     await a.addresses.requestAddress({
       poolId: 'blue',
       address: '10.81.0.254',
@@ -152,7 +157,11 @@ describe('kontena-ipam-ctl repair', () => {
 
     // The plugin serves the pool again: the repaired addresses stay taken.
     await expect(
-      b.addresses.requestAddress({ poolId: 'blue', address: '10.81.0.130', options: {} }),
+      b.addresses.requestAddress({
+        poolId: 'blue',
+        address: '10.81.0.130',
+        options: containerOptions(),
+      }),
     ).rejects.toThrow('held by node node-a for container web-1');
   });
 
@@ -176,7 +185,11 @@ describe('kontena-ipam-ctl repair', () => {
     // Meanwhile node b created pool blue with another subnet, and holds an address of pool red.
     await b.pools.requestPool({ options: { network: 'blue' }, pool: '10.82.0.0/24', v6: false });
     await b.pools.requestPool({ options: { network: 'red' }, pool: '10.83.0.0/24', v6: false });
-    await b.addresses.requestAddress({ poolId: 'red', address: '10.83.0.9', options: {} });
+    await b.addresses.requestAddress({
+      poolId: 'red',
+      address: '10.83.0.9',
+      options: containerOptions(),
+    });
     docker.networks.push(
       dockerNetwork('red', {
         poolOption: 'red',

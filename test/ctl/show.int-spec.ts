@@ -13,6 +13,7 @@ import { startCtl } from './harness.js';
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
 import type { DockerNetwork } from '../../apps/cleanup/src/docker/docker-networks.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
+import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
 const SUPERNETS = [{ supernet: '10.80.0.0/12', subnetLength: 24 }];
@@ -58,7 +59,11 @@ describe('kontena-ipam-ctl show on a real etcd', () => {
       ).address,
     );
     held.push(`${web1} node-b endpoint web-1`);
-    await b.addresses.requestAddress({ poolId: 'blue', address: '10.80.0.200', options: {} });
+    await b.addresses.requestAddress({
+      poolId: 'blue',
+      address: '10.80.0.200',
+      options: containerOptions(),
+    });
     held.push('10.80.0.200 node-b endpoint', '10.80.0.1 node-a gateway');
     held.sort();
     const pass = { time: PASS_TIME, revision: '7', kept: 5, freed: 2, skipped: 0 };
@@ -183,7 +188,11 @@ describe('kontena-ipam-ctl show on a real etcd', () => {
 
   it('show POOL should read every page at the revision of the pool, not what came after', async () => {
     const { revision } = await store.readPool('blue', store.deadline());
-    await a.addresses.requestAddress({ poolId: 'blue', address: '10.80.0.250', options: {} });
+    await a.addresses.requestAddress({
+      poolId: 'blue',
+      address: '10.80.0.250',
+      options: containerOptions(),
+    });
     const seen: string[] = [];
     for await (const page of store.addressPages('blue', store.deadline(), {
       revision,

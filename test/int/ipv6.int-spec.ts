@@ -5,6 +5,7 @@ import { subnetKeyName } from '#app/store';
 import type { DockerPoolRequest } from '../support/docker-calls.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
 const GW = 'com.docker.network.gateway';
@@ -152,7 +153,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     const a = await node('node-a');
     await a.pools.requestPool(v6('st', { pool: 'fd00:3::/64', subPool: 'fd00:3::/112' }));
     const ask = (address: string) =>
-      a.addresses.requestAddress({ poolId: 'st:v6', address, options: {} });
+      a.addresses.requestAddress({ poolId: 'st:v6', address, options: containerOptions() });
     expect((await ask('fd00:3::10')).address).toBe('fd00:3::10/64');
     await expect(ask('fd00:3:0:0:0:0:0:10')).rejects.toBeInstanceOf(AddressInUse);
     expect((await ask('fd00:3::ffff:ffff:ffff:ffff')).address).toBe(
