@@ -11,10 +11,11 @@ export interface Captured {
   clear(): void;
 }
 
+const completeLines = (text: string): string[] => text.split('\n').slice(0, -1);
+
 export function capture(env?: CtlIo['env']): Captured {
   let stdout = '';
   let stderr = '';
-  const lines = (text: string): string[] => text.split('\n').slice(0, -1);
   return {
     io: {
       output: {
@@ -24,10 +25,10 @@ export function capture(env?: CtlIo['env']): Captured {
       ...(env ? { env } : {}),
     },
     get lines() {
-      return lines(stdout);
+      return completeLines(stdout);
     },
     get errors() {
-      return lines(stderr);
+      return completeLines(stderr);
     },
     clear() {
       stdout = '';

@@ -23,8 +23,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where a command writes: its report on stdout, why it failed on stderr (text, with newlines). */
 export interface CtlOutput {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
 }
 
 /** Where a command writes and what environment it reads (undefined: the process's). */

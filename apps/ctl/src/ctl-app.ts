@@ -11,11 +11,11 @@ export interface CtlJob {
   app: INestApplicationContext;
   config: IpamConfig;
   /** one line of the report (stdout) */
-  out(line: string): void;
+  out: (line: string) => void;
   /** text of the report as it comes, newlines included (stdout) */
-  write(text: string): void;
+  write: (text: string) => void;
   /** `kontena-ipam-ctl NAME: message` (stderr) */
-  complain(message: string): void;
+  complain: (message: string) => void;
 }
 
 /**
@@ -50,10 +50,7 @@ export async function runInApp(
     });
   } catch (e) {
     if (e instanceof StoreUnavailable) {
-      complain(
-        run,
-        `etcd did not answer: ${e.message}; nothing more was changed (run the command again once etcd answers)`,
-      );
+      complain(run, `${e.message}; nothing more was changed (run it again once etcd answers)`);
       return EXIT.etcdUnreachable;
     }
     throw e;

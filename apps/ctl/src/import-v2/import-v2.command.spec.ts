@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { parseRepairArgs } from '../repair/repair.command.js';
 import { importV2Command, parseImportArgs } from './import-v2.command.js';
+import { capture } from '../../../../test/ctl/capture.js';
 
 describe('parseImportArgs', () => {
   it.each([
@@ -38,25 +39,18 @@ describe('parseRepairArgs', () => {
   });
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const lines = (to: string[]) => (text: string) => to.push(...text.split('\n').slice(0, -1));
-  return { out, err, io: { output: { stdout: lines(out), stderr: lines(err) } } };
-}
-
 describe('a ctl command before it loads anything', () => {
   it('should print its usage on --help and exit 0', async () => {
     const c = capture();
     expect(await importV2Command.run(['--help'], c.io)).toBe(0);
-    expect(c.out.join('\n')).toMatch(/^Usage: kontena-ipam-ctl import-v2 --from URL/);
-    expect(c.err).toEqual([]);
+    expect(c.lines.join('\n')).toMatch(/^Usage: kontena-ipam-ctl import-v2 --from URL/);
+    expect(c.errors).toEqual([]);
   });
 
   it('should name the command and where to look on a usage error, and exit 2', async () => {
     const c = capture();
     expect(await importV2Command.run(['--dry-run'], c.io)).toBe(2);
-    expect(c.err).toEqual([
+    expect(c.errors).toEqual([
       'kontena-ipam-ctl import-v2: --from URL is required: the etcd that holds the 0.2 keys (v2 API)',
       '(kontena-ipam-ctl import-v2 --help lists the options)',
     ]);
