@@ -92,7 +92,7 @@ export async function repair(
   };
 }
 
-/** `repair` as a command: the report on `output`, the exit status. */
+/** `repair` as a command: the report on stdout, the exit status. */
 export function runRepair(options: RepairOptions, run: CtlRun): Promise<number> {
   return runInApp(run, repairModule, async ({ app, config, out, complain }) => {
     let report: RepairReport;
