@@ -112,7 +112,8 @@ describe('kontena-ipam-ctl with a real dockerd', () => {
     const leaked = await pluginCall(plugin.socketPath, 'IpamDriver.RequestAddress', {
       PoolID: 'kontena',
       Address: '10.82.0.200',
-      Options: null,
+      // a container's --ip, as dockerd sends it to a plugin that asks for MACs
+      Options: { 'com.docker.network.endpoint.macaddress': '02:42:0a:52:00:c8' },
     });
     expect(leaked.status).toBe(200);
     const freed = await ctl(['release', 'kontena', '10.82.0.200']);

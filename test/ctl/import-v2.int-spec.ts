@@ -1,12 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AddressInUse, PoolExhausted } from '#app/ipam';
 
-import { runImportV2 } from '../../apps/ctl/src/import-v2/import-v2.command.js';
-import type { CtlOutput } from '../../apps/ctl/src/ctl-context.js';
+import type { Env } from '../../apps/ctl/src/command.js';
+import { importV2Command } from '../../apps/ctl/src/import-v2/import-v2.command.js';
 import { RawEtcd, startNode, type IpamNode } from '../int/harness.js';
 import { etcdV2Put, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { containerOptions } from '../support/docker-calls.js';
+import { capture, type Captured } from './capture.js';
 
 /**
  * `kontena-ipam-ctl import-v2` (issue #19) against a real etcd 3.4 serving the v2 API, with a
@@ -40,11 +41,8 @@ const V2_KEYS: [string, object][] = [
   ['pool-nodes/red/n2', {}],
 ];
 
-function capture(): CtlOutput & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l) };
-}
+const runImportV2 = (args: string[], io: Captured, env: Env): Promise<number> =>
+  importV2Command.run(args, { ...io.io, env });
 
 describe('kontena-ipam-ctl import-v2', () => {
   let etcd: EtcdCluster;

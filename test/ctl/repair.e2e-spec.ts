@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
-import type { CtlOutput } from '../../apps/ctl/src/ctl-context.js';
-import { runRepairCommand } from '../../apps/ctl/src/repair/repair.command.js';
+import { repairCommand } from '../../apps/ctl/src/repair/repair.command.js';
 import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, withoutNonces } from '../int/harness.js';
 import {
@@ -11,6 +10,7 @@ import {
   startDockerd,
   type DockerHost,
 } from '../support/dockerd.js';
+import { capture } from './capture.js';
 import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -88,23 +88,20 @@ describe('kontena-ipam-ctl repair with a real dockerd', () => {
     expect(Object.keys(before)).toContain('pool-nodes/repaired/docker-1');
     await raw.client.delete().prefix(`${prefix}/`); // the restore
 
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const output: CtlOutput = { out: (l) => lines.push(l), err: (l) => errors.push(l) };
-    const env = {
+    const c = capture({
       NODE_ID: NODE,
       ETCD_ENDPOINT: endpoints.join(','),
       ETCD_PREFIX: prefix,
       DOCKER_HOST: host.host,
       KONTENA_IPAM_SOCKET: plugin.socketPath,
-    };
-    expect(await runRepairCommand(['--dry-run'], output, env)).toBe(0);
+    });
+    expect(await repairCommand.run(['--dry-run'], c.io)).toBe(0);
     expect(await raw.state()).toEqual({});
-    lines.length = 0;
+    c.clear();
 
-    expect(await runRepairCommand([], output, env)).toBe(0);
-    expect(errors).toEqual([]);
-    expect(lines[0]).toBe(
+    expect(await repairCommand.run([], c.io)).toBe(0);
+    expect(c.errors).toEqual([]);
+    expect(c.lines[0]).toBe(
       'pool repaired 10.84.0.0/24 (repaired): created; membership created; addresses 2 new, 0 present',
     );
     // Pool, subnet, gateway, membership, the container's address (with its name on Engine 29)

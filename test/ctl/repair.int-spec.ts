@@ -8,7 +8,7 @@ import { DOCKER_NETWORKS } from '../../apps/cleanup/src/docker/docker-networks.j
 import {
   renderRepairText,
   repair,
-  RepairModule,
+  repairModule,
   type RepairReport,
 } from '../../apps/ctl/src/repair/run-repair.js';
 import { dockerNetwork, FakeDocker } from '../cleanup/harness.js';
@@ -47,7 +47,7 @@ describe('kontena-ipam-ctl repair', () => {
     docker = new FakeDocker();
     moduleRef = await Test.createTestingModule({
       imports: [
-        RepairModule.forRoot({
+        repairModule({
           NODE_ID: 'node-a',
           ETCD_ENDPOINT: endpoints.join(','),
           ETCD_PREFIX: prefix,

@@ -1,61 +1,56 @@
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 
-import { ConfigError, ipamConfig, type IpamConfig } from '#app/config';
-import { IpamLogger, logFormatNamed, STDERR_ONLY } from '#app/logging';
+import { ConfigError, type IpamConfig } from '#app/config';
 import { StoreUnavailable } from '#app/store';
 
-import { EXIT } from './command.js';
+import { openCommandContext } from '../../cleanup/src/command-context.js';
+import { complain, EXIT, type CtlRun, type Env } from './command.js';
 
-/** What a command's job sees: the application (its providers) and the configuration. */
+/** What a command's job sees: the application (its providers), the configuration, its output. */
 export interface CtlJob {
   app: INestApplicationContext;
   config: IpamConfig;
-}
-
-/** `kontena-ipam-ctl NAME: message` on stderr. */
-export function complain(name: string, message: string): void {
-  process.stderr.write(`kontena-ipam-ctl ${name}: ${message}\n`);
-}
-
-/** A usage error: the message, where the help is, and EXIT.usage. */
-export function usageError(name: string, message: string): number {
-  complain(name, `${message}\n(kontena-ipam-ctl ${name} --help shows its usage)`);
-  return EXIT.usage;
+  /** one line of the report (stdout) */
+  out: (line: string) => void;
+  /** text of the report as it comes, newlines included (stdout) */
+  write: (text: string) => void;
+  /** `kontena-ipam-ctl NAME: message` (stderr) */
+  complain: (message: string) => void;
 }
 
 /**
- * Builds the standalone application of `module` (the configuration from the environment, etcd
- * through the store), runs `job` and closes it (etcd client included). A bad environment is a
- * usage error (2); etcd not answering within ETCD_WAIT_TIMEOUT is 3; logs go to stderr.
+ * Builds the standalone application of `module(env)` (which validates the environment),
+ * through openCommandContext (logs on stderr at LOG_LEVEL in LOG_FORMAT, the configuration
+ * warnings first), runs `job` and closes the application (etcd client included). A bad
+ * environment is a usage error (2); etcd not answering within ETCD_WAIT_TIMEOUT is 3.
  */
 export async function runInApp(
-  name: string,
-  module: () => DynamicModule,
+  run: CtlRun,
+  module: (env?: Env) => DynamicModule,
   job: (ctx: CtlJob) => Promise<number>,
 ): Promise<number> {
   let appModule: DynamicModule;
   try {
-    appModule = module();
+    appModule = module(run.env);
   } catch (e) {
     if (e instanceof ConfigError) {
-      complain(name, e.message);
+      complain(run, e.message);
       return EXIT.usage;
     }
     throw e;
   }
-  const { NestFactory } = await import('@nestjs/core');
-  const app = await NestFactory.createApplicationContext(appModule, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const { app, config } = await openCommandContext(appModule);
   try {
-    const config = app.get<IpamConfig>(ipamConfig.KEY);
-    app.useLogger(new IpamLogger(config.logLevel, STDERR_ONLY, logFormatNamed(config.logFormat)));
-    app.flushLogs();
-    return await job({ app, config });
+    return await job({
+      app,
+      config,
+      out: (line) => run.output.stdout(`${line}\n`),
+      write: (text) => run.output.stdout(text),
+      complain: (message) => complain(run, message),
+    });
   } catch (e) {
     if (e instanceof StoreUnavailable) {
-      complain(name, `etcd did not answer, nothing was changed: ${e.message}`);
+      complain(run, `${e.message}; nothing more was changed (run it again once etcd answers)`);
       return EXIT.etcdUnreachable;
     }
     throw e;

@@ -26,7 +26,7 @@ export interface DockerNetwork {
   poolOption?: string;
   configs: DockerIpamConfig[];
   /** `Containers[*]`: the endpoints that joined, with their addresses (prefixes stripped). */
-  endpoints: { name: string; ipv4?: string; ipv6?: string }[];
+  endpoints: { name: string; ipv4?: string; ipv6?: string; mac?: string }[];
 }
 
 /** The local Docker daemon, as far as the cleanup asks it anything. */
@@ -74,6 +74,7 @@ export function toDockerNetwork(info: NetworkInspectInfo): DockerNetwork {
       name: c.Name || id,
       ...(c.IPv4Address ? { ipv4: stripPrefix(c.IPv4Address) } : {}),
       ...(c.IPv6Address ? { ipv6: stripPrefix(c.IPv6Address) } : {}),
+      ...(c.MacAddress ? { mac: c.MacAddress } : {}),
     })),
   };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseRepairArgs } from '../repair/repair.command.js';
-import { parseImportArgs, runImportV2 } from './import-v2.command.js';
+import { importV2Command, parseImportArgs } from './import-v2.command.js';
+import { capture } from '../../../../test/ctl/capture.js';
 
 describe('parseImportArgs', () => {
   it.each([
@@ -16,7 +17,7 @@ describe('parseImportArgs', () => {
     { name: 'a positional', args: ['http://e:2379'], error: /http:\/\/e:2379/ },
   ])('should refuse $name', ({ args, error }) => {
     const parsed = parseImportArgs(args);
-    expect('error' in parsed ? parsed.error : '').toMatch(error);
+    expect(typeof parsed === 'string' ? parsed : '').toMatch(error);
   });
 
   it('should take --from, --dry-run and --json', () => {
@@ -32,34 +33,24 @@ describe('parseRepairArgs', () => {
   it.each([
     { args: [], want: { dryRun: false, json: false } },
     { args: ['--dry-run'], want: { dryRun: true, json: false } },
-    { args: ['--pool', 'x'], want: { error: expect.stringMatching(/--pool/) } },
+    { args: ['--pool', 'x'], want: expect.stringMatching(/--pool/) },
   ])('$args', ({ args, want }) => {
     expect(parseRepairArgs(args)).toEqual(want);
   });
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    output: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) },
-  };
-}
-
 describe('a ctl command before it loads anything', () => {
   it('should print its usage on --help and exit 0', async () => {
     const c = capture();
-    expect(await runImportV2(['--help'], c.output)).toBe(0);
-    expect(c.out.join('\n')).toMatch(/^Usage: kontena-ipam-ctl import-v2 --from URL/);
-    expect(c.err).toEqual([]);
+    expect(await importV2Command.run(['--help'], c.io)).toBe(0);
+    expect(c.lines.join('\n')).toMatch(/^Usage: kontena-ipam-ctl import-v2 --from URL/);
+    expect(c.errors).toEqual([]);
   });
 
   it('should name the command and where to look on a usage error, and exit 2', async () => {
     const c = capture();
-    expect(await runImportV2(['--dry-run'], c.output)).toBe(2);
-    expect(c.err).toEqual([
+    expect(await importV2Command.run(['--dry-run'], c.io)).toBe(2);
+    expect(c.errors).toEqual([
       'kontena-ipam-ctl import-v2: --from URL is required: the etcd that holds the 0.2 keys (v2 API)',
       '(kontena-ipam-ctl import-v2 --help lists the options)',
     ]);

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
-
+import { readCommandLine } from '../args.js';
 import type { CtlCommand } from '../command.js';
-import { PROCESS_OUTPUT, withArgs, type CtlOutput } from '../ctl-context.js';
+import { defineCommand } from '../define-command.js';
 
 const USAGE = `Usage: kontena-ipam-ctl import-v2 --from URL [--dry-run] [--json]
 
@@ -36,56 +35,38 @@ export interface ImportOptions {
   json: boolean;
 }
 
+const OPTIONS = {
+  from: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
 /** The options, or the usage error to print. */
-export function parseImportArgs(args: readonly string[]): ImportOptions | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        from: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
+export function parseImportArgs(args: readonly string[]): ImportOptions | string {
+  const line = readCommandLine(args, OPTIONS, 0);
+  if (typeof line === 'string') {
+    return line;
   }
-  if (values.from === undefined) {
-    return { error: '--from URL is required: the etcd that holds the 0.2 keys (v2 API)' };
+  const { from: url, 'dry-run': dryRun = false, json = false } = line.values;
+  if (url === undefined) {
+    return '--from URL is required: the etcd that holds the 0.2 keys (v2 API)';
   }
   let from: URL;
   try {
-    from = new URL(values.from);
+    from = new URL(url);
   } catch {
-    return { error: `--from ${values.from}: not a URL (expected http://HOST:PORT)` };
+    return `--from ${url}: not a URL (expected http://HOST:PORT)`;
   }
   if (from.protocol !== 'http:' && from.protocol !== 'https:') {
-    return { error: `--from ${values.from}: expected an http:// or https:// URL` };
+    return `--from ${url}: expected an http:// or https:// URL`;
   }
-  return { from, dryRun: values['dry-run'], json: values.json };
+  return { from, dryRun, json };
 }
 
-/**
- * `import-v2` with the environment `env` (default: the process's), writing to `output`. Nest,
- * etcd3 and the store are loaded only when an import is going to run.
- */
-export function runImportV2(
-  args: readonly string[],
-  output: CtlOutput = PROCESS_OUTPUT,
-  env?: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
-  return withArgs('import-v2', USAGE, args, output, parseImportArgs, async (options) => {
-    const { runImport } = await import('./run-import.js');
-    return runImport(options, output, env);
-  });
-}
-
-export const importV2Command: CtlCommand = {
+export const importV2Command: CtlCommand = defineCommand({
   name: 'import-v2',
   summary: 'copy a kontena-ipam 0.2 fleet (etcd v2) into this store (docs/upgrading.md)',
   usage: USAGE,
-  run: (args) => runImportV2(args),
-};
+  parse: parseImportArgs,
+  load: async () => (await import('./run-import.js')).runImport,
+});

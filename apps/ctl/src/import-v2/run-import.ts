@@ -1,46 +1,26 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-
-import { IpamConfigModule } from '#app/config';
-import { StoreModule } from '#app/store';
-
 import { CheckService } from '../../../cleanup/src/check.service.js';
-import { EXIT } from '../command.js';
-import { runInContext, type CtlOutput } from '../ctl-context.js';
+import { EXIT, type CtlRun } from '../command.js';
+import { runInApp } from '../ctl-app.js';
+import { CtlModule } from '../ctl.module.js';
 import type { ImportOptions } from './import-v2.command.js';
 import { V2Importer, type PoolOutcome } from './importer.js';
 import { planImport } from './plan.js';
 import { importOk, renderImportText, type ImportReport } from './report.js';
 import { readV2Keyspace, V2ReadError } from './v2-keyspace.js';
 
-/** etcd through the store, the importer and the consistency check; nothing of Docker. */
-@Module({})
-class ImportV2Module {
-  static forRoot(env?: Readonly<Record<string, string | undefined>>): DynamicModule {
-    return {
-      module: ImportV2Module,
-      imports: [IpamConfigModule.forRoot(env), StoreModule],
-      providers: [V2Importer, CheckService],
-    };
-  }
-}
-
 /** Reads the 0.2 keyspace, plans, writes (unless a dry run), checks and prints the report. */
-export function runImport(
-  options: ImportOptions,
-  output: CtlOutput,
-  env?: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
-  return runInContext(
-    'import-v2',
-    () => ImportV2Module.forRoot(env),
-    output,
-    async (app, config) => {
+export function runImport(options: ImportOptions, run: CtlRun): Promise<number> {
+  return runInApp(
+    run,
+    // etcd through the store, the importer and the consistency check; nothing of Docker.
+    (env) => CtlModule.forRoot([V2Importer, CheckService], env),
+    async ({ app, config, out, complain }) => {
       let entries;
       try {
         entries = await readV2Keyspace(options.from, config.etcd.waitTimeoutSeconds * 1000);
       } catch (e) {
         if (e instanceof V2ReadError) {
-          output.err(`kontena-ipam-ctl import-v2: ${e.message}; nothing was written`);
+          complain(`${e.message}; nothing was written`);
           return EXIT.problems;
         }
         throw e;
@@ -64,12 +44,12 @@ export function runImport(
       };
       const report: ImportReport = { ...partial, ok: importOk(partial) };
       if (options.json) {
-        output.out(JSON.stringify(report));
+        out(JSON.stringify(report));
       } else {
-        renderImportText(report).forEach((line) => output.out(line));
+        renderImportText(report).forEach(out);
         const nodes = [...new Set(plan.pools.flatMap((p) => p.members))].sort();
         if (nodes.length > 0) {
-          output.out(
+          out(
             `note: start the new plugin on each of these hosts with the NODE_ID it had under ` +
               `0.2, or the addresses imported for it are never released: ${nodes.join(', ')}`,
           );

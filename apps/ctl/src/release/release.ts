@@ -6,14 +6,12 @@ import {
   DockerUnavailable,
   type DockerNetworks,
 } from '../../../cleanup/src/docker/docker-networks.js';
-import { EXIT } from '../command.js';
-import { complain, runInApp } from '../ctl-app.js';
+import { EXIT, type CtlRun } from '../command.js';
+import { runInApp } from '../ctl-app.js';
 import { CtlModule } from '../ctl.module.js';
 import { describeUse, dockerUses } from '../docker-uses.js';
 import { refuseRelease } from './release-decision.js';
 import type { ReleaseRequest } from './release.command.js';
-
-const NAME = 'release';
 
 /** What a release needs: the stores, this host's Docker, this node's id, where it writes. */
 export interface ReleaseDeps {
@@ -27,19 +25,19 @@ export interface ReleaseDeps {
 }
 
 /** Runs a parsed `release` against etcd and this host's Docker. */
-export function runRelease(request: ReleaseRequest): Promise<number> {
+export function runRelease(request: ReleaseRequest, run: CtlRun): Promise<number> {
   return runInApp(
-    NAME,
-    () => CtlModule.forRoot([DockerodeNetworks]),
-    ({ app, config }) =>
+    run,
+    (env) => CtlModule.forRoot([DockerodeNetworks], env),
+    ({ app, config, out, complain }) =>
       releaseAddress(
         {
           plan: app.get(PlanStore),
           cleanup: app.get(CleanupStore),
           docker: app.get(DockerodeNetworks),
           nodeId: config.nodeId,
-          out: (line) => process.stdout.write(`${line}\n`),
-          err: (line) => complain(NAME, line),
+          out,
+          err: complain,
         },
         request,
       ),

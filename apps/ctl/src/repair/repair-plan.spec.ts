@@ -35,7 +35,10 @@ describe('planRepair', () => {
           ],
           endpoints: [{ name: 'web', ipv4: '10.81.0.130' }, { name: 'idle' }],
         }),
-        net('a', { poolOption: 'blue', endpoints: [{ name: 'web', ipv4: '10.81.0.130' }] }),
+        net('a', {
+          poolOption: 'blue',
+          endpoints: [{ name: 'web', ipv4: '10.81.0.130', mac: '02:42:0a:51:00:82' }],
+        }),
       ],
       DRIVERS,
       [],
@@ -52,7 +55,7 @@ describe('planRepair', () => {
         {
           ip: '10.81.0.130',
           what: 'container web',
-          record: { node: 'n1', type: 'endpoint', name: 'web' },
+          record: { node: 'n1', type: 'endpoint', name: 'web', mac: '02:42:0a:51:00:82' },
         },
         {
           ip: '10.81.0.20',

@@ -67,10 +67,18 @@ function addressesOf(
 ): RepairAddress[] {
   const firstHost = p.subnet.firstHost()?.toString();
   const configs = n.configs.filter((c) => Prefix.tryParse(c.subnet ?? '')?.family === 4);
-  const wanted: { ip: string; what: string; type: AddressKind; name?: string }[] = [
+  const wanted: { ip: string; what: string; type: AddressKind; name?: string; mac?: string }[] = [
     ...n.endpoints.flatMap((e) =>
       e.ipv4
-        ? [{ ip: e.ipv4, what: `container ${e.name}`, type: 'endpoint' as const, name: e.name }]
+        ? [
+            {
+              ip: e.ipv4,
+              what: `container ${e.name}`,
+              type: 'endpoint' as const,
+              name: e.name,
+              ...(e.mac ? { mac: e.mac } : {}),
+            },
+          ]
         : [],
     ),
     // The network's own: every host asks for them, none owns them (README, "Addresses").
@@ -100,6 +108,8 @@ function addressesOf(
         node,
         type: w.type,
         ...(w.name ? { name: w.name } : {}),
+        // a repeated request of that container is then known (README, "Addresses")
+        ...(w.mac ? { mac: w.mac } : {}),
       },
     });
   }

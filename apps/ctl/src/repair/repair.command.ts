@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
-
+import { readCommandLine } from '../args.js';
 import type { CtlCommand } from '../command.js';
-import { PROCESS_OUTPUT, withArgs, type CtlOutput } from '../ctl-context.js';
+import { defineCommand } from '../define-command.js';
 
 const USAGE = `Usage: kontena-ipam-ctl repair [--dry-run] [--json]
 
@@ -31,39 +30,21 @@ export interface RepairOptions {
   json: boolean;
 }
 
+const OPTIONS = { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } as const;
+
 /** The options, or the usage error to print. */
-export function parseRepairArgs(args: readonly string[]): RepairOptions | { error: string } {
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    return { dryRun: values['dry-run'], json: values.json };
-  } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
+export function parseRepairArgs(args: readonly string[]): RepairOptions | string {
+  const line = readCommandLine(args, OPTIONS, 0);
+  if (typeof line === 'string') {
+    return line;
   }
+  return { dryRun: line.values['dry-run'] ?? false, json: line.values.json ?? false };
 }
 
-/** `repair` with the environment `env` (default: the process's), writing to `output`. */
-export function runRepairCommand(
-  args: readonly string[],
-  output: CtlOutput = PROCESS_OUTPUT,
-  env?: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
-  return withArgs('repair', USAGE, args, output, parseRepairArgs, async (options) => {
-    const { runRepair } = await import('./run-repair.js');
-    return runRepair(options, output, env);
-  });
-}
-
-export const repairCommand: CtlCommand = {
+export const repairCommand: CtlCommand = defineCommand({
   name: 'repair',
   summary: "register again what this host's Docker uses (after a restore or a --forget-node)",
   usage: USAGE,
-  run: (args) => runRepairCommand(args),
-};
+  parse: parseRepairArgs,
+  load: async () => (await import('./run-repair.js')).runRepair,
+});

@@ -1,7 +1,7 @@
-import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 
-import { IpamConfigModule, type IpamConfig } from '#app/config';
-import { CleanupStore, StoreModule } from '#app/store';
+import type { IpamConfig } from '#app/config';
+import { CleanupStore } from '#app/store';
 
 import {
   DOCKER_NETWORKS,
@@ -10,23 +10,16 @@ import {
   type DockerNetworks,
 } from '../../../cleanup/src/docker/docker-networks.js';
 import { driverNames } from '../../../cleanup/src/docker/driver-names.js';
-import { EXIT } from '../command.js';
-import { runInContext, type CtlOutput } from '../ctl-context.js';
+import { EXIT, type CtlRun, type Env } from '../command.js';
+import { runInApp } from '../ctl-app.js';
+import { CtlModule } from '../ctl.module.js';
 import type { RepairOptions } from './repair.command.js';
 import { planRepair } from './repair-plan.js';
 import { Repairer, type RepairOutcome } from './repairer.js';
 
 /** etcd through the store, and the local Docker daemon (DOCKER_HOST). */
-@Module({})
-export class RepairModule {
-  static forRoot(env?: Readonly<Record<string, string | undefined>>): DynamicModule {
-    return {
-      module: RepairModule,
-      imports: [IpamConfigModule.forRoot(env), StoreModule],
-      providers: [Repairer, { provide: DOCKER_NETWORKS, useClass: DockerodeNetworks }],
-    };
-  }
-}
+export const repairModule = (env?: Env): DynamicModule =>
+  CtlModule.forRoot([Repairer, { provide: DOCKER_NETWORKS, useClass: DockerodeNetworks }], env);
 
 export interface RepairReport {
   mode: 'repair';
@@ -99,33 +92,24 @@ export async function repair(
   };
 }
 
-/** `repair` as a command: the report on `output`, the exit status. */
-export function runRepair(
-  options: RepairOptions,
-  output: CtlOutput,
-  env?: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
-  return runInContext(
-    'repair',
-    () => RepairModule.forRoot(env),
-    output,
-    async (app, config) => {
-      let report: RepairReport;
-      try {
-        report = await repair(app, config, options.dryRun);
-      } catch (e) {
-        if (e instanceof DockerUnavailable) {
-          output.err(`kontena-ipam-ctl repair: ${e.message}; nothing was written`);
-          return EXIT.problems;
-        }
-        throw e;
+/** `repair` as a command: the report on stdout, the exit status. */
+export function runRepair(options: RepairOptions, run: CtlRun): Promise<number> {
+  return runInApp(run, repairModule, async ({ app, config, out, complain }) => {
+    let report: RepairReport;
+    try {
+      report = await repair(app, config, options.dryRun);
+    } catch (e) {
+      if (e instanceof DockerUnavailable) {
+        complain(`${e.message}; nothing was written`);
+        return EXIT.problems;
       }
-      if (options.json) {
-        output.out(JSON.stringify(report));
-      } else {
-        renderRepairText(report).forEach((line) => output.out(line));
-      }
-      return report.ok ? EXIT.ok : EXIT.problems;
-    },
-  );
+      throw e;
+    }
+    if (options.json) {
+      out(JSON.stringify(report));
+    } else {
+      renderRepairText(report).forEach(out);
+    }
+    return report.ok ? EXIT.ok : EXIT.problems;
+  });
 }

@@ -1,11 +1,8 @@
-import type { INestApplicationContext } from '@nestjs/common';
-
-import type { IpamConfig } from '#app/config';
 import { PlanStore } from '#app/store';
 
 import { DockerodeNetworks } from '../../../cleanup/src/docker/docker-networks.js';
-import { EXIT } from '../command.js';
-import { complain, runInApp } from '../ctl-app.js';
+import { EXIT, type CtlRun } from '../command.js';
+import { runInApp, type CtlJob } from '../ctl-app.js';
 import { CtlModule } from '../ctl.module.js';
 import { lookupIp, renderIpJson, renderIpText } from './ip-lookup.js';
 import { renderPlanJson, renderPlanText } from './plan-render.js';
@@ -13,60 +10,55 @@ import { planView } from './plan-view.js';
 import { streamPoolAddresses } from './pool-addresses.js';
 import type { ShowRequest } from './show.command.js';
 
-const out = (text: string): void => {
-  process.stdout.write(text);
-};
-const lines = (l: string[]): void => out(l.map((x) => `${x}\n`).join(''));
-
 /** Runs a parsed `show` against etcd (and, for --ip, Docker). */
-export function runShow(request: ShowRequest): Promise<number> {
+export function runShow(request: ShowRequest, run: CtlRun): Promise<number> {
   return runInApp(
-    'show',
-    () => CtlModule.forRoot([DockerodeNetworks]),
-    ({ app, config }) => {
-      const store = app.get(PlanStore);
+    run,
+    (env) => CtlModule.forRoot([DockerodeNetworks], env),
+    (job) => {
       if (request.kind === 'plan') {
-        return showPlan(store, config, request.json);
+        return showPlan(job, request.json);
       }
-      return request.kind === 'pool' ? showPool(store, request) : showIp(app, store, request);
+      return request.kind === 'pool' ? showPool(job, request) : showIp(job, request);
     },
   );
 }
 
-async function showPlan(store: PlanStore, config: IpamConfig, json: boolean): Promise<number> {
+async function showPlan({ app, config, out }: CtlJob, json: boolean): Promise<number> {
+  const store = app.get(PlanStore);
   const plan = await store.readPlan(store.deadline());
   const supernets = [{ supernet: config.supernet, subnetLength: config.subnetLength }];
   const view = planView(plan, store.keys.root, supernets);
   if (json) {
-    out(`${renderPlanJson(view)}\n`);
+    out(renderPlanJson(view));
   } else {
-    lines(renderPlanText(view, new Date()));
+    renderPlanText(view, new Date()).forEach(out);
   }
   return EXIT.ok;
 }
 
 async function showPool(
-  store: PlanStore,
+  { app, write, complain }: CtlJob,
   request: Extract<ShowRequest, { kind: 'pool' }>,
 ): Promise<number> {
-  const listing = await streamPoolAddresses(store, request.pool, request, out);
+  const store = app.get(PlanStore);
+  const listing = await streamPoolAddresses(store, request.pool, request, write);
   if (!listing.found) {
-    complain('show', `pool ${request.pool} does not exist under ${store.keys.root}`);
+    complain(`pool ${request.pool} does not exist under ${store.keys.root}`);
     return EXIT.problems;
   }
   return EXIT.ok;
 }
 
 async function showIp(
-  app: INestApplicationContext,
-  store: PlanStore,
+  { app, out }: CtlJob,
   request: Extract<ShowRequest, { kind: 'ip' }>,
 ): Promise<number> {
-  const lookup = await lookupIp(store, app.get(DockerodeNetworks), request.ip);
+  const lookup = await lookupIp(app.get(PlanStore), app.get(DockerodeNetworks), request.ip);
   if (request.json) {
-    out(`${renderIpJson(lookup)}\n`);
+    out(renderIpJson(lookup));
   } else {
-    lines(renderIpText(lookup));
+    renderIpText(lookup).forEach(out);
   }
   return EXIT.ok;
 }
