@@ -61,7 +61,12 @@ describe.skipIf(!endpoints[0]?.startsWith('http://'))(
       const result = await meanwhile();
       await sleep(1_000);
       proxy.cutWatches(false);
-      await sleep(1_500);
+      // etcd3 re-watches with a back-off that a busy machine stretches: wait for the watch to run
+      // again (bounded) rather than for a fixed time.
+      await vi.waitFor(() => expect(proxy.watchesRunning).toBeGreaterThan(0), {
+        timeout: 15_000,
+        interval: 100,
+      });
       await b.pools.requestPool(local);
       await sleep(500);
       return result;
