@@ -128,6 +128,52 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     expect(await storedSupernet6(raw)).toBeUndefined();
   });
 
+  it('should carve each dual-stack pool with its subnet6-length, and refuse a shared one asked with another', async () => {
+    const [a, b] = [
+      await node('node-a', { KONTENA_IPAM_SUPERNET6: 'fd00:78::/56' }),
+      await node('node-b', { KONTENA_IPAM_SUPERNET6: 'fd00:78::/56' }),
+    ];
+    // dockerd sends a dual-stack network's options with both requests: each takes its own.
+    const options = { network: 'sized', 'subnet-length': '26', 'subnet6-length': '80' };
+    expect((await a.pools.requestPool({ options, v6: false })).pool).toBe('10.80.0.0/26');
+    expect((await a.pools.requestPool({ options, v6: true })).pool).toBe('fd00:78::/80');
+    expect((await b.pools.requestPool({ options, v6: true })).pool).toBe('fd00:78::/80');
+    expect((await b.pools.requestPool(v6('sized'))).pool).toBe('fd00:78::/80');
+    expect((await b.pools.requestPool(v6('default'))).pool).toBe('fd00:78:0:1::/64');
+    const before = await raw.state();
+    await expect(
+      b.pools.requestPool(v6('sized', { options: { network: 'sized', 'subnet6-length': '96' } })),
+    ).rejects.toThrow(
+      'pool sized:v6 exists with subnet fd00:78::/80 (length 80), requested subnet6-length 96',
+    );
+    expect(await raw.state()).toEqual(before);
+  });
+
+  it.each([
+    { name: 'shorter than the supernet', length: '55', error: /expected 56 to 120/ },
+    { name: 'longer than /120', length: '121', error: /expected 56 to 120/ },
+    { name: 'not a number', length: '64/', error: /is not a prefix length/ },
+    {
+      name: 'another length than the IPv6 --subnet',
+      length: '80',
+      subnet: 'fd00:9::/64',
+      error: /contradicts Pool fd00:9::\/64/,
+    },
+  ])(
+    'should refuse a subnet6-length $name and change nothing',
+    async ({ length, subnet, error }) => {
+      const a = await node('node-a', { KONTENA_IPAM_SUPERNET6: 'fd00:78::/56' });
+      const before = await raw.state();
+      const request = v6('bad', {
+        options: { 'subnet6-length': length },
+        ...(subnet ? { pool: subnet } : {}),
+      });
+      await expect(a.pools.requestPool(request)).rejects.toThrow(InvalidRequest);
+      await expect(a.pools.requestPool(request)).rejects.toThrow(error);
+      expect(await raw.state()).toEqual(before);
+    },
+  );
+
   it('should refuse overlapping static IPv6 pools, never an IPv4 one beside them', async () => {
     const [a, b] = [await node('node-a'), await node('node-b')];
     await a.pools.requestPool(v6('s1', { pool: 'fd00:1::/64' }));

@@ -68,13 +68,18 @@ export function poolRequest(r: DockerPoolRequest): PoolRequest {
   const space = parse(addressSpace, r.addressSpace, 'AddressSpace');
   const subnet = parse(optionalCidr, r.pool, 'Pool');
   const range = parse(optionalCidr, r.subPool, 'SubPool');
-  const { network, subnetLength, exclude } = parse(poolOptions, r.options, 'Options');
+  const { network, subnetLength, subnet6Length, exclude } = parse(
+    poolOptions,
+    r.options,
+    'Options',
+  );
   return {
     ...(space ? { addressSpace: space } : {}),
     ...(subnet ? { subnet } : {}),
     ...(range ? { range } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(subnetLength !== undefined ? { subnetLength } : {}),
+    ...(subnet6Length !== undefined ? { subnet6Length } : {}),
     ...(exclude !== undefined ? { exclude } : {}),
     v6: r.v6,
   };

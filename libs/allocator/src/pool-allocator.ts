@@ -85,6 +85,8 @@ export class PoolAllocator implements OnModuleDestroy {
   private readonly subnets: SubnetCache;
   private readonly supernet: Prefix;
   private readonly supernet6: Supernet6;
+  /** KONTENA_IPAM_SUPERNET6; undefined: the cluster's ULA /48, read on the first dynamic pool. */
+  private readonly configuredSupernet6?: Prefix;
   /** The revision of the last pool this node created: the subnet view must include it. */
   private lastCreate?: string;
 
@@ -97,6 +99,9 @@ export class PoolAllocator implements OnModuleDestroy {
     this.subnets = new SubnetCache(store);
     this.supernet = Prefix.parse(config.supernet);
     this.supernet6 = new Supernet6(store, config, this.log);
+    if (config.supernet6 !== undefined) {
+      this.configuredSupernet6 = Prefix.parse(config.supernet6);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -111,7 +116,7 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
-    checkSubnetLength(wanted, this.supernet);
+    checkSubnetLength(wanted, wanted.v6 ? this.configuredSupernet6 : this.supernet);
     checkExclusions(wanted);
     const call: PoolCall = {
       id:
@@ -314,12 +319,15 @@ export class PoolAllocator implements OnModuleDestroy {
     view: SubnetView,
   ): Promise<{ supernet: Prefix; subnet?: Prefix }> {
     if (!call.wanted.v6) {
-      const length = dynamicLength(call.wanted, this.config.subnetLength);
+      const length = dynamicLength(call.wanted, this.config);
       const subnet = await this.chooseDynamicSubnet(view.intervals, length);
       return { supernet: this.supernet, ...(subnet && { subnet }) };
     }
     const supernet = await this.supernet6.get(call.deadline);
-    const subnet = firstFreeSubnetIn(supernet, this.config.subnet6Length, [view.intervals6]);
+    checkSubnetLength(call.wanted, supernet); // the cluster's ULA, now that it is known
+    const subnet = firstFreeSubnetIn(supernet, dynamicLength(call.wanted, this.config), [
+      view.intervals6,
+    ]);
     return { supernet, ...(subnet && { subnet }) };
   }
 

@@ -1,58 +1,88 @@
-import { InvalidRequest, PoolMismatch, SUBNET_LENGTH_OPTION, type PoolRequest } from '#app/ipam';
+import {
+  InvalidRequest,
+  MAX_V6_POOL_LENGTH,
+  MIN_V6_POOL_LENGTH,
+  PoolMismatch,
+  SUBNET6_LENGTH_OPTION,
+  SUBNET_LENGTH_OPTION,
+  type PoolRequest,
+} from '#app/ipam';
 import type { Prefix } from '#app/net';
 import type { StoredPool } from '#app/store';
 
 /*
- * `--ipam-opt subnet-length=N` (README, "Options"): the prefix length of a dynamic IPv4 pool, in
- * place of KONTENA_IPAM_SUBNET_LENGTH for that network. The pool's subnet carries its length, so
- * nothing more is stored: a host asking for a shared pool with another length is refused.
+ * `--ipam-opt subnet-length=N` and `subnet6-length=N` (README, "Options"): the prefix length of a
+ * dynamic IPv4 or IPv6 pool, in place of KONTENA_IPAM_SUBNET_LENGTH or _SUBNET6_LENGTH for that
+ * network. dockerd sends a dual-stack network's options with both its requests: each request
+ * takes the option of its family. The pool's subnet carries its length, so nothing more is
+ * stored: a host asking for a shared pool with another length is refused.
  */
 
-/** The longest prefix a pool may have: a /31 or /32 has no room for a host. */
-const MAX_LENGTH = 30;
-/** The shortest prefix of any IPv4 pool. */
-const MIN_LENGTH = 8;
+/** The option of one family, and the lengths a pool of that family may have. */
+interface LengthRule {
+  option: string;
+  length?: number;
+  /** The shortest prefix of any pool of the family. */
+  min: number;
+  /** The longest prefix of a pool: a /31 or /32 has no room for a host (IPv6: libs/ipam). */
+  max: number;
+}
 
-const OPTION = `Options.${SUBNET_LENGTH_OPTION}`;
+function ruleOf(req: PoolRequest): LengthRule {
+  return req.v6
+    ? {
+        option: SUBNET6_LENGTH_OPTION,
+        length: req.subnet6Length,
+        min: MIN_V6_POOL_LENGTH,
+        max: MAX_V6_POOL_LENGTH,
+      }
+    : { option: SUBNET_LENGTH_OPTION, length: req.subnetLength, min: 8, max: 30 };
+}
 
 /**
- * Refuses a subnet-length that no subnet of the supernet can have, or that contradicts the
- * requested `--subnet`; before anything is read or written.
+ * Refuses a length option that no subnet of the supernet can have, or that contradicts the
+ * requested `--subnet`. `supernet` is that of the request's family; undefined for IPv6 before the
+ * cluster's ULA /48 is read (then only the bounds of any IPv6 pool apply).
  */
-export function checkSubnetLength(req: PoolRequest, supernet: Prefix): void {
-  const length = req.subnetLength;
-  // dockerd sends a dual-stack network's options with its IPv6 request too: IPv4 only.
-  if (length === undefined || req.v6) {
+export function checkSubnetLength(req: PoolRequest, supernet: Prefix | undefined): void {
+  const { option, length, min, max } = ruleOf(req);
+  if (length === undefined) {
     return;
   }
   if (req.subnet) {
     if (req.subnet.length !== length) {
       throw new InvalidRequest(
-        `${OPTION} ${length} contradicts Pool ${req.subnet.toString()}: give one or the other, or the same length`,
+        `Options.${option} ${length} contradicts Pool ${req.subnet.toString()}: give one or the other, or the same length`,
       );
     }
     return;
   }
-  const shortest = Math.max(MIN_LENGTH, supernet.length);
-  if (length < shortest || length > MAX_LENGTH) {
+  const shortest = Math.max(min, supernet?.length ?? 0);
+  if (length < shortest || length > max) {
+    const where = supernet ? ` in the supernet ${supernet.toString()}` : '';
     throw new InvalidRequest(
-      `${OPTION} ${length} is not a prefix length of a pool in the supernet ${supernet.toString()}: expected ${shortest} to ${MAX_LENGTH}`,
+      `Options.${option} ${length} is not a prefix length of a pool${where}: expected ${shortest} to ${max}`,
     );
   }
 }
 
 /** The prefix length of a new dynamic pool: the request's, else the configured one. */
-export function dynamicLength(req: PoolRequest, configured: number): number {
-  return req.v6 ? configured : (req.subnetLength ?? configured);
+export function dynamicLength(
+  req: PoolRequest,
+  configured: { subnetLength: number; subnet6Length: number },
+): number {
+  return req.v6
+    ? (req.subnet6Length ?? configured.subnet6Length)
+    : (req.subnetLength ?? configured.subnetLength);
 }
 
-/** A shared pool joined with a subnet-length is refused when its subnet has another length. */
+/** A shared pool joined with a length option is refused when its subnet has another length. */
 export function verifySameLength(pool: StoredPool, req: PoolRequest): void {
-  const wanted = req.v6 ? undefined : req.subnetLength;
+  const { option, length: wanted } = ruleOf(req);
   const length = Number(pool.record.subnet.split('/')[1]);
   if (wanted !== undefined && wanted !== length) {
     throw new PoolMismatch(
-      `pool ${pool.id} exists with subnet ${pool.record.subnet} (length ${length}), requested ${SUBNET_LENGTH_OPTION} ${wanted}`,
+      `pool ${pool.id} exists with subnet ${pool.record.subnet} (length ${length}), requested ${option} ${wanted}`,
     );
   }
 }

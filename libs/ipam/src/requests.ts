@@ -25,8 +25,10 @@ export interface PoolRequest {
   range?: Prefix;
   /** `Options.network`: the shared pool's name; undefined for a pool private to one network. */
   network?: string;
-  /** `Options["subnet-length"]`: the prefix length of a dynamic pool (else the configured one). */
+  /** `Options["subnet-length"]`: the prefix length of a dynamic IPv4 pool (else the configured one). */
   subnetLength?: number;
+  /** `Options["subnet6-length"]`: the same for a dynamic IPv6 pool (dockerd sends both). */
+  subnet6Length?: number;
   /** `Options.exclude`: prefixes of the subnet never handed out dynamically. */
   exclude?: Prefix[];
   /** `V6`. */

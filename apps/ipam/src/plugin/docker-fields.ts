@@ -175,14 +175,13 @@ export interface PoolOptions {
   network?: string;
   /** `--ipam-opt subnet-length=N`: the prefix length of a dynamic pool (checked by the allocator). */
   subnetLength?: number;
+  /** `--ipam-opt subnet6-length=N`: the same for the IPv6 pool (checked by the allocator). */
+  subnet6Length?: number;
   /** `--ipam-opt exclude=CIDR[,CIDR…]`: never handed out dynamically (checked by the allocator). */
   exclude?: Prefix[];
   /** Keys that are no option of this plugin's, nor a near miss of one: accepted, and logged. */
   unknown?: string[];
 }
-
-/** Options this plugin knows but does not implement yet: a 400 rather than ignored. */
-const NOT_YET: readonly string[] = [SUBNET6_LENGTH_OPTION];
 
 /** `exclude`: IPv4 prefixes without host bits, comma-separated (checked against Pool later). */
 function exclusions(
@@ -206,23 +205,31 @@ function exclusions(
   return ok({ exclude });
 }
 
-/** `subnet-length`: a number of bits, in decimal. */
-function subnetLength(
+/** `subnet-length` and `subnet6-length`: a number of bits, in decimal. */
+function subnetLengths(
   map: Record<string, string>,
   field: string,
-): { value: { subnetLength?: number } } | { error: string } {
-  const text = map[SUBNET_LENGTH_OPTION];
-  if (text === undefined) {
-    return ok({});
-  }
-  return /^\d{1,3}$/.test(text)
-    ? ok({ subnetLength: Number(text) })
-    : {
-        error: `${field}.${SUBNET_LENGTH_OPTION} ${show(text)} is not a prefix length: expected a number of bits such as 26`,
+): { value: { subnetLength?: number; subnet6Length?: number } } | { error: string } {
+  const lengths: { subnetLength?: number; subnet6Length?: number } = {};
+  for (const [key, option, example] of [
+    ['subnetLength', SUBNET_LENGTH_OPTION, 26],
+    ['subnet6Length', SUBNET6_LENGTH_OPTION, 64],
+  ] as const) {
+    const text = map[option];
+    if (text === undefined) {
+      continue;
+    }
+    if (!/^\d{1,3}$/.test(text)) {
+      return {
+        error: `${field}.${option} ${show(text)} is not a prefix length: expected a number of bits such as ${example}`,
       };
+    }
+    lengths[key] = Number(text);
+  }
+  return ok(lengths);
 }
 
-/** Why the options' keys are refused (a near miss, an option not built yet), or their unknowns. */
+/** Why the options' keys are refused (a near miss of a known key), or their unknowns. */
 function optionKeys(
   map: Record<string, string>,
   field: string,
@@ -234,9 +241,6 @@ function optionKeys(
       return {
         error: `${field} key ${show(key)} is not an option of kontena-ipam: did you mean ${JSON.stringify(near)}? (options: ${POOL_OPTION_KEYS.join(', ')})`,
       };
-    }
-    if (NOT_YET.includes(key)) {
-      return { error: `${field}.${key} is not supported yet by this version of kontena-ipam` };
     }
     if (!POOL_OPTION_KEYS.includes(key)) {
       unknown.push(key);
@@ -254,7 +258,7 @@ export const poolOptions: FieldParser<PoolOptions> = (value, field) => {
   if ('error' in keys) {
     return keys;
   }
-  const length = subnetLength(map.value, field);
+  const length = subnetLengths(map.value, field);
   if ('error' in length) {
     return length;
   }

@@ -619,8 +619,15 @@ describe('validation (400 before any allocator call)', () => {
     },
     {
       path: 'RequestPool',
-      body: { Options: { 'subnet6-length': '64' } },
-      message: 'Options.subnet6-length is not supported yet by this version of kontena-ipam',
+      body: { Options: { 'subnet6-length': '/64' } },
+      message:
+        'Options.subnet6-length "/64" is not a prefix length: expected a number of bits such as 64',
+    },
+    {
+      path: 'RequestPool',
+      body: { Options: { 'subnet-length': '26', 'subnet6-length': '64x' } },
+      message:
+        'Options.subnet6-length "64x" is not a prefix length: expected a number of bits such as 64',
     },
     {
       path: 'RequestPool',

@@ -84,6 +84,9 @@ export function toPoolRequest(dto: RequestPoolDto): PoolRequest {
     ...(dto.SubPool ? { range: dto.SubPool } : {}),
     ...(dto.Options.network !== undefined ? { network: dto.Options.network } : {}),
     ...(dto.Options.subnetLength !== undefined ? { subnetLength: dto.Options.subnetLength } : {}),
+    ...(dto.Options.subnet6Length !== undefined
+      ? { subnet6Length: dto.Options.subnet6Length }
+      : {}),
     ...(dto.Options.exclude !== undefined ? { exclude: dto.Options.exclude } : {}),
     v6: dto.V6,
   };
