@@ -100,7 +100,7 @@ export type SupernetParse = { ok: true; prefix: Prefix } | { ok: false; reason: 
 /**
  * An IPv4 network in CIDR notation (`a.b.c.d/len`, strict as libs/net parses it: four decimal
  * octets without leading zeros, a decimal length). Host bits are kept, so the caller can say
- * which network was meant; IPv6 text is told apart so the error can say it is not supported yet.
+ * which network was meant; IPv6 text is told apart so the error can point at KONTENA_IPAM_SUPERNET6.
  */
 export function parseSupernet(text: string): SupernetParse {
   const prefix = Prefix.tryParse(text);
