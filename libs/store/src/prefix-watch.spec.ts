@@ -197,6 +197,35 @@ describe('PrefixWatch', () => {
     expect(lists()).toBe(1);
   });
 
+  it('should list again for a caller whose deadline outlasts the shared re-list that gave up', async () => {
+    const deadlines: number[] = [];
+    const { watch, lists } = watchOver(
+      { items: [], revision: '5' },
+      {
+        // etcd down until the first list gives up at its deadline; up for the next one
+        list: (deadline) => {
+          deadlines.push(deadline);
+          return deadlines.length === 1
+            ? new Promise((_, reject) =>
+                setTimeout(
+                  () => reject(new StoreUnavailable('etcd is unreachable (gave up)')),
+                  Math.max(0, deadline - Date.now()),
+                ),
+              )
+            : Promise.resolve({ items: ['k'], revision: '7' });
+        },
+      },
+    );
+    const early = Date.now() + 30;
+    const first = watch.sync(early).catch((e: unknown) => e);
+    const second = watch.sync(LATER);
+    expect(await first).toBeInstanceOf(StoreUnavailable);
+    await second;
+    expect(deadlines).toEqual([early, LATER]);
+    expect(lists()).toBe(2);
+    expect(watch.stale).toBe(false);
+  });
+
   it("should let a hurried caller go with its source's sentence for an expired wait", async () => {
     const said = new StoreUnavailable(
       'etcd is unreachable at http://etcd-1:2379: … (gave up after waiting 1 s)',

@@ -51,6 +51,8 @@ export class PrefixWatch<L> {
   private watcher?: Watcher;
   private closed = false;
   private resyncing?: Promise<void>;
+  /** The deadline of the caller that started `resyncing`: the list waits for etcd until then. */
+  private resyncDeadline: Deadline = 0;
   private current = false;
 
   /**
@@ -76,11 +78,29 @@ export class PrefixWatch<L> {
    * `deadline` (a request waits at most ETCD_WAIT_TIMEOUT in all, lists included), then gets
    * StoreUnavailable.
    */
-  sync(deadline: Deadline): Promise<void> {
-    this.resyncing ??= this.relist(deadline).finally(() => {
-      this.resyncing = undefined;
-    });
-    return this.untilDeadline(this.resyncing, deadline);
+  async sync(deadline: Deadline): Promise<void> {
+    for (;;) {
+      if (this.resyncing === undefined) {
+        this.resyncDeadline = deadline;
+        this.resyncing = this.relist(deadline).finally(() => {
+          this.resyncing = undefined;
+        });
+      }
+      const startedFor = this.resyncDeadline;
+      try {
+        return await this.untilDeadline(this.resyncing, deadline);
+      } catch (err) {
+        // The shared list gave up at the earlier deadline of the caller that started it: this
+        // caller has time left, so it lists again until its own (once: that list is its own).
+        if (
+          !(err instanceof StoreUnavailable) ||
+          startedFor >= deadline ||
+          Date.now() >= deadline
+        ) {
+          throw err;
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
