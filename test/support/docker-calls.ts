@@ -20,6 +20,7 @@ import {
   poolOptions,
   requiredAddress,
 } from '../../apps/ipam/src/plugin/docker-fields.js';
+import { toAddressRequest, toPoolRequest } from '../../apps/ipam/src/plugin/ipam.dto.js';
 
 /** RequestPool's body: `AddressSpace`, `Pool`, `SubPool`, `Options`, `V6`. */
 export interface DockerPoolRequest {
@@ -64,32 +65,26 @@ function parse<T>(parser: FieldParser<T>, value: unknown, field: string): T {
   return result.value;
 }
 
+// Mapped to the allocators' requests by the controller's own functions, so that a field the
+// plugin passes on reaches these tests too.
 export function poolRequest(r: DockerPoolRequest): PoolRequest {
-  const space = parse(addressSpace, r.addressSpace, 'AddressSpace');
-  const subnet = parse(optionalCidr, r.pool, 'Pool');
-  const range = parse(optionalCidr, r.subPool, 'SubPool');
-  const { network, subnetLength, subnet6Length, exclude } = parse(
-    poolOptions,
-    r.options,
-    'Options',
-  );
-  return {
-    ...(space ? { addressSpace: space } : {}),
-    ...(subnet ? { subnet } : {}),
-    ...(range ? { range } : {}),
-    ...(network !== undefined ? { network } : {}),
-    ...(subnetLength !== undefined ? { subnetLength } : {}),
-    ...(subnet6Length !== undefined ? { subnet6Length } : {}),
-    ...(exclude !== undefined ? { exclude } : {}),
-    v6: r.v6,
-  };
+  return toPoolRequest({
+    AddressSpace: parse(addressSpace, r.addressSpace, 'AddressSpace'),
+    Pool: parse(optionalCidr, r.pool, 'Pool'),
+    SubPool: parse(optionalCidr, r.subPool, 'SubPool'),
+    Options: parse(poolOptions, r.options, 'Options'),
+    V6: r.v6,
+  });
 }
 
 export function addressRequest(r: DockerAddressRequest): AddressRequest {
-  const address = parse(optionalAddress, r.address, 'Address');
-  const options = parse(addressOptions, r.options, 'Options');
+  const dto = {
+    PoolID: r.poolId,
+    Address: parse(optionalAddress, r.address, 'Address'),
+    Options: parse(addressOptions, r.options, 'Options'),
+  };
   // A dockerd that was told RequiresMACAddress, as every dockerd that activates this version.
-  return { poolId: r.poolId, ...(address ? { address } : {}), ...options, macsRequested: true };
+  return toAddressRequest(dto, true);
 }
 
 export function releaseAddressRequest(r: DockerReleaseAddressRequest): ReleaseAddressRequest {
