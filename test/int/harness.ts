@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Etcd3 } from 'etcd3';
+import { afterEach, beforeEach } from 'vitest';
 import { IpamConfigModule } from '#app/config';
 import {
   AddressAllocator,
@@ -219,6 +220,63 @@ export async function startTwoNodes(label: string, endpoints: string[]): Promise
       await b.close();
       await raw.client.delete().prefix(`${prefix}/`);
       raw.close();
+    },
+  };
+}
+
+/** What {@link nodesEachTest} gives a test: its own prefix, a raw client on it, nodes on demand. */
+export interface TestNodes {
+  readonly prefix: string;
+  readonly raw: RawEtcd;
+  /** A node of `nodeId` on this test's prefix, with `env` (default: the describe's). */
+  node(nodeId: string, env?: Record<string, string>): Promise<IpamNode>;
+  /** Closes a node before the test ends (a plugin restart); the teardown leaves it alone. */
+  stop(node: IpamNode): Promise<void>;
+}
+
+/**
+ * Registers, in the calling `describe`, a fresh prefix per test and the teardown of every node
+ * started on it, its keys and the raw client.
+ */
+export function nodesEachTest(
+  label: string,
+  endpoints: string[],
+  defaultEnv: Record<string, string> = {},
+): TestNodes {
+  const nodes: IpamNode[] = [];
+  let current: { prefix: string; raw: RawEtcd } | undefined;
+  const now = (): { prefix: string; raw: RawEtcd } => {
+    if (!current) {
+      throw new Error('nodesEachTest: used outside a test');
+    }
+    return current;
+  };
+  beforeEach(() => {
+    const prefix = uniquePrefix(label);
+    current = { prefix, raw: new RawEtcd(endpoints, prefix) };
+  });
+  afterEach(async () => {
+    const { prefix, raw } = now();
+    await Promise.all(nodes.splice(0).map((n) => n.close()));
+    await raw.client.delete().prefix(`${prefix}/`);
+    raw.close();
+    current = undefined;
+  });
+  return {
+    get prefix() {
+      return now().prefix;
+    },
+    get raw() {
+      return now().raw;
+    },
+    async node(nodeId, env = defaultEnv) {
+      const n = await startNode({ nodeId, endpoints, prefix: now().prefix, env });
+      nodes.push(n);
+      return n;
+    },
+    async stop(n) {
+      nodes.splice(nodes.indexOf(n), 1);
+      await n.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { Addr, Prefix } from '#app/net';
 import { subnetKeyName } from '#app/store';
 import type { DockerPoolRequest } from '../support/docker-calls.js';
 import { uniquePrefix } from '../support/prefix.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { nodesEachTest, RawEtcd, startNode, type IpamNode } from './harness.js';
 import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -28,25 +28,8 @@ async function storedSupernet6(raw: RawEtcd): Promise<string | undefined> {
 }
 
 describe('IPv6 and dual-stack pools on a real etcd', () => {
-  let prefix: string;
-  let raw: RawEtcd;
-  const nodes: IpamNode[] = [];
-  const node = async (nodeId: string, env: Record<string, string> = {}): Promise<IpamNode> => {
-    const n = await startNode({ nodeId, endpoints, prefix, env });
-    nodes.push(n);
-    return n;
-  };
-
-  beforeEach(() => {
-    prefix = uniquePrefix('ipv6');
-    raw = new RawEtcd(endpoints, prefix);
-  });
-
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.close()));
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  const each = nodesEachTest('ipv6', endpoints);
+  const node = (nodeId: string, env?: Record<string, string>) => each.node(nodeId, env);
 
   it('should share a dual-stack network by name between two nodes, and delete both with the last release', async () => {
     const [a, b] = [await node('node-a'), await node('node-b')];
@@ -62,12 +45,12 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     expect(subnet.family).toBe(6);
     expect(subnet.length).toBe(64);
     expect(a6.data[GW]).toBe(`${subnet.network().toString().replace(/::$/, '')}::1/64`);
-    const supernet = Prefix.parse((await storedSupernet6(raw))!);
+    const supernet = Prefix.parse((await storedSupernet6(each.raw))!);
     expect(supernet.length).toBe(48);
     expect(supernet.toString()).toMatch(/^fd/);
     expect(subnet.network().equals(supernet.network())).toBe(true); // the /48's first /64
 
-    const keys = await raw.keys();
+    const keys = await each.raw.keys();
     expect(keys).toContain(`subnets/${subnetKeyName(subnet)}`);
     expect(subnetKeyName(subnet)).toMatch(/^[0-9a-f]{32}$/);
     expect(keys).toContain(`addresses/dual:v6/${subnet.network().add(1n)!.toString()}`);
@@ -89,19 +72,19 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
       await n.pools.releasePool('dual');
       await n.pools.releasePool('dual:v6');
     }
-    expect((await raw.keys()).filter((k) => k !== 'supernet6')).toEqual([]);
+    expect((await each.raw.keys()).filter((k) => k !== 'supernet6')).toEqual([]);
   });
 
   it('should choose one ULA /48 for the cluster when two nodes ask at the same instant', async () => {
     const [a, b] = [await node('node-a'), await node('node-b')];
-    expect(await storedSupernet6(raw)).toBeUndefined(); // start-up wrote nothing
+    expect(await storedSupernet6(each.raw)).toBeUndefined(); // start-up wrote nothing
     const replies = await Promise.all([
       a.pools.requestPool(v6('one')),
       b.pools.requestPool(v6('two')),
       a.pools.requestPool(v6('three')),
       b.pools.requestPool(v6('four')),
     ]);
-    const supernet = Prefix.parse((await storedSupernet6(raw))!);
+    const supernet = Prefix.parse((await storedSupernet6(each.raw))!);
     const subnets = replies.map((r) => Prefix.parse(r.pool));
     for (const s of subnets) {
       expect(supernet.containsPrefix(s)).toBe(true);
@@ -125,7 +108,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     });
     expect((await a.pools.requestPool(v6('own'))).pool).toBe('fd00:77::/112');
     expect((await a.pools.requestPool(v6('own2'))).pool).toBe('fd00:77::1:0/112');
-    expect(await storedSupernet6(raw)).toBeUndefined();
+    expect(await storedSupernet6(each.raw)).toBeUndefined();
   });
 
   it('should carve each dual-stack pool with its subnet6-length, and refuse a shared one asked with another', async () => {
@@ -140,13 +123,13 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     expect((await b.pools.requestPool({ options, v6: true })).pool).toBe('fd00:78::/80');
     expect((await b.pools.requestPool(v6('sized'))).pool).toBe('fd00:78::/80');
     expect((await b.pools.requestPool(v6('default'))).pool).toBe('fd00:78:0:1::/64');
-    const before = await raw.state();
+    const before = await each.raw.state();
     await expect(
       b.pools.requestPool(v6('sized', { options: { network: 'sized', 'subnet6-length': '96' } })),
     ).rejects.toThrow(
       'pool sized:v6 exists with subnet fd00:78::/80 (length 80), requested subnet6-length 96',
     );
-    expect(await raw.state()).toEqual(before);
+    expect(await each.raw.state()).toEqual(before);
   });
 
   it.each([
@@ -163,21 +146,21 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     'should refuse a subnet6-length $name and change nothing',
     async ({ length, subnet, error }) => {
       const a = await node('node-a', { KONTENA_IPAM_SUPERNET6: 'fd00:78::/56' });
-      const before = await raw.state();
+      const before = await each.raw.state();
       const request = v6('bad', {
         options: { 'subnet6-length': length },
         ...(subnet ? { pool: subnet } : {}),
       });
       await expect(a.pools.requestPool(request)).rejects.toThrow(InvalidRequest);
       await expect(a.pools.requestPool(request)).rejects.toThrow(error);
-      expect(await raw.state()).toEqual(before);
+      expect(await each.raw.state()).toEqual(before);
     },
   );
 
   it('should refuse overlapping static IPv6 pools, never an IPv4 one beside them', async () => {
     const [a, b] = [await node('node-a'), await node('node-b')];
     await a.pools.requestPool(v6('s1', { pool: 'fd00:1::/64' }));
-    const before = await raw.dump();
+    const before = await each.raw.dump();
     for (const overlapping of ['fd00:1::/48', 'fd00:1::8000:0/112', 'fd00:1::/64']) {
       const err = await b.pools
         .requestPool(v6('s2', { pool: overlapping }))
@@ -187,12 +170,12 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
         `${overlapping} conflict: Conflict with network fd00:1::/64 of pool s1:v6; choose another --subnet`,
       );
     }
-    expect(await raw.dump()).toEqual(before);
+    expect(await each.raw.dump()).toEqual(before);
     expect((await b.pools.requestPool(v6('s3', { pool: 'fd00:2::/64' }))).pool).toBe('fd00:2::/64');
     expect((await b.pools.requestPool(pool('s4', { pool: '10.77.0.0/24' }))).pool).toBe(
       '10.77.0.0/24',
     );
-    expect(await storedSupernet6(raw)).toBeUndefined(); // static pools never need it
+    expect(await storedSupernet6(each.raw)).toBeUndefined(); // static pools never need it
   });
 
   it('should reserve static IPv6 addresses once, the last one included, never ::0', async () => {
@@ -226,7 +209,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     );
     expect(['fd00:3::/64', 'fd00:3::1/64', 'fd00:3::10/64']).not.toContain(dynamic.address);
     await a.addresses.releaseAddress({ poolId: 'st:v6', address: 'fd00:3::10' });
-    expect(await raw.keys('addresses/st:v6/fd00:3::10')).toEqual([]);
+    expect(await each.raw.keys('addresses/st:v6/fd00:3::10')).toEqual([]);
   });
 
   it('should refuse a V6 mismatch with a 400 and write nothing', async () => {
@@ -237,7 +220,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     await expect(a.pools.requestPool(pool('m', { pool: 'fd00:9::/64' }))).rejects.toThrow(
       'Pool fd00:9::/64 is IPv6, but V6 is false',
     );
-    expect(await raw.keys()).toEqual([]);
+    expect(await each.raw.keys()).toEqual([]);
   });
 
   it('should resume a node after its own addresses, compact, after a restart', async () => {
@@ -247,8 +230,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     for (let i = 0; i < 40; i++) {
       first.push((await a.addresses.requestAddress({ poolId: 'r:v6', options: {} })).address);
     }
-    await a.close();
-    nodes.splice(nodes.indexOf(a), 1);
+    await each.stop(a);
     a = await node('node-a');
     const next = (await a.addresses.requestAddress({ poolId: 'r:v6', options: {} })).address;
     expect(valueOf(next)).toBe(valueOf(first.at(-1)!) + 1n);
@@ -273,7 +255,7 @@ describe('IPv6 and dual-stack pools on a real etcd', () => {
     const growthMB = (process.memoryUsage().rss - rss0) / 1e6;
     expect(got).toHaveLength(20_000);
     expect(new Set(got).size).toBe(20_000);
-    expect((await raw.keys('addresses/big:v6/')).length).toBe(20_001); // and the gateway
+    expect((await each.raw.keys('addresses/big:v6/')).length).toBe(20_001); // and the gateway
     expect(growthMB).toBeLessThan(100);
     console.log(
       `20,000 IPv6 allocations at c=16: ${Math.round(20_000 / seconds)}/s, RSS growth ${growthMB.toFixed(1)} MB`,
