@@ -6,7 +6,7 @@ import { PlanStore } from '#app/store';
 
 import { lookupIp } from '../../apps/ctl/src/show/ip-lookup.js';
 import { renderPlanJson, renderPlanText } from '../../apps/ctl/src/show/plan-render.js';
-import { planView } from '../../apps/ctl/src/show/plan-view.js';
+import { planView, supernetsShown } from '../../apps/ctl/src/show/plan-view.js';
 import { streamPoolAddresses } from '../../apps/ctl/src/show/pool-addresses.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { startCtl } from './harness.js';
@@ -17,6 +17,7 @@ import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
 const SUPERNETS = [{ supernet: '10.80.0.0/12', subnetLength: 24 }];
+const SUPERNETS_CONFIG = { supernets: SUPERNETS };
 const PASS_TIME = '2026-12-07T01:00:00.000Z';
 const ip = (cidr: string): string => cidr.split('/')[0] ?? '';
 
@@ -268,5 +269,42 @@ describe('kontena-ipam-ctl show on a real etcd', () => {
       answered: true,
       uses: [{ network: 'blue', what: 'container', container: 'web-1' }],
     });
+  });
+});
+
+describe("kontena-ipam-ctl show of the cluster's IPv6 supernet on a real etcd", () => {
+  it("should read the IPv6 supernet a node chose, at the plan's revision, and count it", async () => {
+    const prefix = uniquePrefix('ctl-show6');
+    const raw = new RawEtcd(endpoints, prefix);
+    const a = await startNode({ nodeId: 'node-a', endpoints, prefix });
+    const ctl = await startCtl(endpoints, prefix);
+    try {
+      const store = ctl.get(PlanStore);
+      expect((await store.readPlan(store.deadline())).supernet6).toBeUndefined();
+      const pool = (await a.pools.requestPool({ options: { network: 'six' }, v6: true })).pool;
+      const plan = await store.readPlan(store.deadline());
+      const supernet6 = (
+        JSON.parse((await raw.client.get(`${prefix}/supernet6`).string()) ?? '{}') as {
+          supernet: string;
+        }
+      ).supernet;
+      expect(plan.supernet6).toBe(supernet6);
+      const shown = supernetsShown({ ...SUPERNETS_CONFIG, subnet6Length: 64 }, plan);
+      const row = planView(plan, prefix, shown).supernets.find((s) => s.family === 'ipv6');
+      expect(row).toEqual({
+        family: 'ipv6',
+        supernet: supernet6,
+        subnetLength: 64,
+        subnets: 65_536n,
+        carved: 1n,
+        free: 65_535n,
+      });
+      expect(pool.endsWith('/64')).toBe(true);
+    } finally {
+      await ctl.close();
+      await a.close();
+      await raw.client.delete().prefix(`${prefix}/`);
+      raw.close();
+    }
   });
 });

@@ -18,8 +18,12 @@ socket, /healthz, /readyz and /metrics on TCP. Configured only by environment va
   ETCD_USERNAME, ETCD_PASSWORD    etcd authentication, both or neither (default: unset)
   LOG_LEVEL                       0 debug, 1 info, 2 warn, 3 error, or the names (default: 1)
   LOG_FORMAT                      text (default) or json: one JSON object per line
-  KONTENA_IPAM_SUPERNET           dynamic pools are carved from here (default: 10.80.0.0/12)
-  KONTENA_IPAM_SUBNET_LENGTH      prefix length of dynamic pools (default: 24)
+  KONTENA_IPAM_SUPERNET           dynamic pools are carved from here: CIDR[:LENGTH],...
+                                  tried in order (default: 10.80.0.0/12)
+  KONTENA_IPAM_SUBNET_LENGTH      prefix length of dynamic pools where a supernet gives
+                                  none (default: 24)
+  KONTENA_IPAM_SUPERNET6          the same for IPv6 pools (default: the cluster's ULA /48)
+  KONTENA_IPAM_SUBNET6_LENGTH     prefix length of dynamic IPv6 pools (default: 64)
   KONTENA_IPAM_SOCKET             plugin socket; its file name is the driver name
                                   (default: /run/docker/plugins/kontena-ipam.sock)
   KONTENA_IPAM_AVOID_HOST_ROUTES  skip subnets on this host's routes (default: true)

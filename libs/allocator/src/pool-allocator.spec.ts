@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequest, type PoolRequest } from '#app/ipam';
-import { Prefix } from '#app/net';
-import { checkPoolRequest } from './pool-allocator.js';
+import { Prefix, sortedIntervals } from '#app/net';
+import { checkPoolRequest, firstFreeInList } from './pool-allocator.js';
 
 /** A request as the wire layer parses it: `pool` and `subPool` in Docker's text. */
 const req = (r: {
@@ -252,5 +252,63 @@ describe('checkPoolRequest', () => {
   ])('should reject $name', ({ r, message }) => {
     expect(() => checkPoolRequest(r)).toThrow(InvalidRequest);
     expect(() => checkPoolRequest(r)).toThrow(message);
+  });
+});
+
+const reserved = (...texts: string[]) => [
+  sortedIntervals(
+    texts.map((t) => Prefix.parse(t)),
+    4,
+  ),
+];
+
+describe('firstFreeInList', () => {
+  const supernets = [
+    { prefix: Prefix.parse('10.200.0.0/23'), length: 24 },
+    { prefix: Prefix.parse('172.30.0.0/24'), length: 26 },
+  ];
+
+  it.each([
+    // edge rows first: nothing reserved, each supernet just full
+    { name: 'nothing reserved', taken: [], requested: undefined, want: '10.200.0.0/24' },
+    {
+      name: 'the first full: the next, at its own length',
+      taken: ['10.200.0.0/23'],
+      requested: undefined,
+      want: '172.30.0.0/26',
+    },
+    {
+      name: 'both full',
+      taken: ['10.200.0.0/23', '172.30.0.0/24'],
+      requested: undefined,
+      want: undefined,
+    },
+    {
+      name: 'a hole in the first, after the second filled up',
+      taken: ['10.200.1.0/24', '172.30.0.0/26'],
+      requested: undefined,
+      want: '10.200.0.0/24',
+    },
+    { name: 'a length only the first holds', taken: [], requested: 23, want: '10.200.0.0/23' },
+    {
+      name: 'a length only the first holds, the first taken',
+      taken: ['10.200.0.0/28'],
+      requested: 23,
+      want: undefined,
+    },
+    {
+      name: 'a requested length in place of the own',
+      taken: ['10.200.0.0/23'],
+      requested: 28,
+      want: '172.30.0.0/28',
+    },
+    {
+      name: 'a reservation outside every supernet',
+      taken: ['192.168.0.0/16'],
+      requested: undefined,
+      want: '10.200.0.0/24',
+    },
+  ])('$name -> $want', ({ taken, requested, want }) => {
+    expect(firstFreeInList(supernets, requested, reserved(...taken))?.toString()).toBe(want);
   });
 });

@@ -32,9 +32,9 @@ import {
 import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { checkV6PoolRequest } from './pool-request-v6.js';
-import { Supernet6 } from './supernet6.js';
+import { Supernet6, type Supernet } from './supernet6.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
-import { checkSubnetLength, dynamicLength, verifySameLength } from './subnet-length.js';
+import { checkSubnetLength, verifySameLength } from './subnet-length.js';
 import {
   checkExclusions,
   checkNewPoolExclusions,
@@ -83,10 +83,11 @@ type Round =
 export class PoolAllocator implements OnModuleDestroy {
   private readonly log = new Logger('PoolAllocator');
   private readonly subnets: SubnetCache;
-  private readonly supernet: Prefix;
+  /** KONTENA_IPAM_SUPERNET, in the order they are tried. */
+  private readonly supernets: readonly Supernet[];
   private readonly supernet6: Supernet6;
   /** KONTENA_IPAM_SUPERNET6; undefined: the cluster's ULA /48, read on the first dynamic pool. */
-  private readonly configuredSupernet6?: Prefix;
+  private readonly configuredSupernets6?: readonly Supernet[];
   /** The revision of the last pool this node created: the subnet view must include it. */
   private lastCreate?: string;
 
@@ -97,10 +98,10 @@ export class PoolAllocator implements OnModuleDestroy {
     private readonly addressStates: PoolStates,
   ) {
     this.subnets = new SubnetCache(store);
-    this.supernet = Prefix.parse(config.supernet);
+    this.supernets = supernetsOf(config.supernets);
     this.supernet6 = new Supernet6(store, config, this.log);
-    if (config.supernet6 !== undefined) {
-      this.configuredSupernet6 = Prefix.parse(config.supernet6);
+    if (config.supernets6 !== undefined) {
+      this.configuredSupernets6 = supernetsOf(config.supernets6);
     }
   }
 
@@ -116,7 +117,7 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
-    checkSubnetLength(wanted, wanted.v6 ? this.configuredSupernet6 : this.supernet);
+    checkSubnetLength(wanted, wanted.v6 ? this.configuredSupernets6 : this.supernets);
     checkExclusions(wanted);
     const call: PoolCall = {
       id:
@@ -195,7 +196,9 @@ export class PoolAllocator implements OnModuleDestroy {
       if (clash && wanted.subnet) {
         throw new SubnetConflict(wanted.subnet.toString(), clash.prefix.toString(), clash.pool);
       }
-      throw new SupernetExhausted((dynamic?.supernet ?? this.supernet).toString());
+      throw new SupernetExhausted(
+        (dynamic?.tried ?? this.supernets).map((s) => s.prefix.toString()),
+      );
     }
     const gateway = subnet.firstHost()!;
     const record: PoolRecord = {
@@ -310,42 +313,52 @@ export class PoolAllocator implements OnModuleDestroy {
   }
 
   /**
-   * The supernet of a dynamic pool of the call's family, and its first free subnet (none when it
-   * is full). The IPv6 supernet is read (or chosen for the cluster) on the first dynamic IPv6
-   * pool only: neither start-up nor a static pool needs it.
+   * The supernets a dynamic pool of the call's family may come from, and the first free subnet
+   * of the first that has one (none when all are full). The IPv6 supernets are read (or the
+   * cluster's chosen) on the first dynamic IPv6 pool only: neither start-up nor a static pool
+   * needs them.
    */
   private async chooseDynamic(
     call: PoolCall,
     view: SubnetView,
-  ): Promise<{ supernet: Prefix; subnet?: Prefix }> {
+  ): Promise<{ tried: readonly Supernet[]; subnet?: Prefix }> {
     if (!call.wanted.v6) {
-      const length = dynamicLength(call.wanted, this.config);
-      const subnet = await this.chooseDynamicSubnet(view.intervals, length);
-      return { supernet: this.supernet, ...(subnet && { subnet }) };
+      const host = (await this.hostReserved()).map((r) => r.prefix);
+      // The reserved subnets come sorted from the view (sorted once per change, not per call:
+      // with 1,000 pools sorting was most of this); this host's few on-link routes and
+      // nameservers are sorted here and merged in each sweep.
+      const lists = host.length > 0 ? [view.intervals, sortedIntervals(host, 4)] : [view.intervals];
+      const subnet = firstFreeInList(this.supernets, call.wanted.subnetLength, lists);
+      return { tried: this.supernets, ...(subnet && { subnet }) };
     }
-    const supernet = await this.supernet6.get(call.deadline);
-    checkSubnetLength(call.wanted, supernet); // the cluster's ULA, now that it is known
-    const subnet = firstFreeSubnetIn(supernet, dynamicLength(call.wanted, this.config), [
-      view.intervals6,
-    ]);
-    return { supernet, ...(subnet && { subnet }) };
+    const supernets = await this.supernet6.get(call.deadline);
+    checkSubnetLength(call.wanted, supernets); // the cluster's ULA, now that it is known
+    const subnet = firstFreeInList(supernets, call.wanted.subnet6Length, [view.intervals6]);
+    return { tried: supernets, ...(subnet && { subnet }) };
   }
+}
 
-  /**
-   * The first free dynamic subnet, or undefined when the supernet is full. The reserved subnets
-   * come sorted from the view (sorted once per change, not per call: with 1,000 pools sorting
-   * was most of this); this host's few on-link routes and nameservers are sorted here and merged
-   * in the sweep.
-   */
-  private async chooseDynamicSubnet(
-    reserved: SortedIntervals,
-    length: number,
-  ): Promise<Prefix | undefined> {
-    const host = (await this.hostReserved()).map((r) => r.prefix);
-    const lists =
-      host.length > 0 ? [reserved, sortedIntervals(host, this.supernet.family)] : [reserved];
-    return firstFreeSubnetIn(this.supernet, length, lists);
+/**
+ * The first free subnet of the first supernet, in the configured order, that has one: each one
+ * sweep over the sorted reservations (libs/net, firstFreeSubnetIn), with the request's length or
+ * else the supernet's. A supernet the requested length does not fit in is passed over.
+ */
+export function firstFreeInList(
+  supernets: readonly Supernet[],
+  requested: number | undefined,
+  reserved: readonly SortedIntervals[],
+): Prefix | undefined {
+  for (const { prefix, length } of supernets) {
+    const subnet = firstFreeSubnetIn(prefix, requested ?? length, reserved);
+    if (subnet) {
+      return subnet;
+    }
   }
+  return undefined;
+}
+
+function supernetsOf(list: IpamConfig['supernets']): Supernet[] {
+  return list.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength }));
 }
 
 /** Semantic checks of RequestPool that need no etcd: all of them happen before any write. */

@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { InvalidRequest, PoolMismatch, type PoolRequest } from '#app/ipam';
 import { Prefix } from '#app/net';
 import type { StoredPool } from '#app/store';
-import { checkSubnetLength, dynamicLength, verifySameLength } from './subnet-length.js';
+import { checkSubnetLength, verifySameLength } from './subnet-length.js';
+import type { Supernet } from './supernet6.js';
 
-const SUPERNET = Prefix.parse('10.80.0.0/12');
-const SUPERNET6 = Prefix.parse('fd00:77::/56');
+const list = (...texts: string[]): Supernet[] =>
+  texts.map((text) => ({ prefix: Prefix.parse(text), length: 24 }));
+const SUPERNET = list('10.80.0.0/12');
+const SUPERNET6 = list('fd00:77::/56');
 const req = (r: Partial<PoolRequest>): PoolRequest => ({ v6: false, ...r });
 const pool = (subnet: string): StoredPool => ({
   id: 'blue',
@@ -96,26 +99,27 @@ describe('checkSubnetLength', () => {
   });
 
   it('should allow /8 in a supernet of /8 and no shorter', () => {
-    expect(() =>
-      checkSubnetLength(req({ subnetLength: 8 }), Prefix.parse('10.0.0.0/8')),
-    ).not.toThrow();
-    expect(() => checkSubnetLength(req({ subnetLength: 7 }), Prefix.parse('0.0.0.0/0'))).toThrow(
+    expect(() => checkSubnetLength(req({ subnetLength: 8 }), list('10.0.0.0/8'))).not.toThrow();
+    expect(() => checkSubnetLength(req({ subnetLength: 7 }), list('0.0.0.0/0'))).toThrow(
       /expected 8 to 30/,
     );
   });
 });
 
-describe('dynamicLength', () => {
-  it.each([
-    { r: req({}), length: 24 },
-    { r: req({ subnetLength: 26 }), length: 26 },
-    { r: req({ subnetLength: 26, v6: true }), length: 64 },
-    { r: req({ v6: true }), length: 64 },
-    { r: req({ subnet6Length: 80, v6: true }), length: 80 },
-    { r: req({ subnetLength: 26, subnet6Length: 80 }), length: 26 },
-    { r: req({ subnet6Length: 80 }), length: 24 },
-  ])('$r -> $length', ({ r, length }) => {
-    expect(dynamicLength(r, { subnetLength: 24, subnet6Length: 64 })).toBe(length);
+describe('checkSubnetLength with several supernets', () => {
+  const supernets = list('10.80.0.0/12', '172.30.0.0/16');
+
+  it.each([12, 15, 16, 30])(
+    'should accept %i, which fits at least one of them (the others are passed over)',
+    (length) => {
+      expect(() => checkSubnetLength(req({ subnetLength: length }), supernets)).not.toThrow();
+    },
+  );
+
+  it('should refuse a length shorter than every one of them, naming them all', () => {
+    expect(() => checkSubnetLength(req({ subnetLength: 11 }), supernets)).toThrow(
+      'Options.subnet-length 11 is not a prefix length of a pool in any of the supernets 10.80.0.0/12, 172.30.0.0/16: expected 12 to 30',
+    );
   });
 });
 

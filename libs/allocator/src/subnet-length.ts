@@ -7,13 +7,14 @@ import {
   SUBNET_LENGTH_OPTION,
   type PoolRequest,
 } from '#app/ipam';
-import type { Prefix } from '#app/net';
 import type { StoredPool } from '#app/store';
+
+import type { Supernet } from './supernet6.js';
 
 /*
  * `--ipam-opt subnet-length=N` and `subnet6-length=N` (README, "Options"): the prefix length of a
- * dynamic IPv4 or IPv6 pool, in place of KONTENA_IPAM_SUBNET_LENGTH or _SUBNET6_LENGTH for that
- * network. dockerd sends a dual-stack network's options with both its requests: each request
+ * dynamic IPv4 or IPv6 pool, in place of KONTENA_IPAM_SUBNET_LENGTH or _SUBNET6_LENGTH (and of
+ * any supernet's own `:LENGTH`) for that network. dockerd sends a dual-stack network's options with both its requests: each request
  * takes the option of its family. The pool's subnet carries its length, so nothing more is
  * stored: a host asking for a shared pool with another length is refused.
  */
@@ -40,11 +41,15 @@ function ruleOf(req: PoolRequest): LengthRule {
 }
 
 /**
- * Refuses a length option that no subnet of the supernet can have, or that contradicts the
- * requested `--subnet`. `supernet` is that of the request's family; undefined for IPv6 before the
- * cluster's ULA /48 is read (then only the bounds of any IPv6 pool apply).
+ * Refuses a length option that no subnet of the supernets can have, or that contradicts the
+ * requested `--subnet`. `supernets` are those of the request's family; undefined for IPv6 before
+ * the cluster's ULA /48 is read (then only the bounds of any IPv6 pool apply). A length that fits
+ * only some of the supernets is accepted: the others are passed over.
  */
-export function checkSubnetLength(req: PoolRequest, supernet: Prefix | undefined): void {
+export function checkSubnetLength(
+  req: PoolRequest,
+  supernets: readonly Supernet[] | undefined,
+): void {
   const { option, length, min, max } = ruleOf(req);
   if (length === undefined) {
     return;
@@ -57,23 +62,20 @@ export function checkSubnetLength(req: PoolRequest, supernet: Prefix | undefined
     }
     return;
   }
-  const shortest = Math.max(min, supernet?.length ?? 0);
+  const widest = supernets?.length ? Math.min(...supernets.map((s) => s.prefix.length)) : 0;
+  const shortest = Math.max(min, widest);
   if (length < shortest || length > max) {
-    const where = supernet ? ` in the supernet ${supernet.toString()}` : '';
+    const names = (supernets ?? []).map((s) => s.prefix.toString());
+    const where =
+      names.length === 0
+        ? ''
+        : names.length === 1
+          ? ` in the supernet ${names[0]}`
+          : ` in any of the supernets ${names.join(', ')}`;
     throw new InvalidRequest(
       `Options.${option} ${length} is not a prefix length of a pool${where}: expected ${shortest} to ${max}`,
     );
   }
-}
-
-/** The prefix length of a new dynamic pool: the request's, else the configured one. */
-export function dynamicLength(
-  req: PoolRequest,
-  configured: { subnetLength: number; subnet6Length: number },
-): number {
-  return req.v6
-    ? (req.subnet6Length ?? configured.subnet6Length)
-    : (req.subnetLength ?? configured.subnetLength);
 }
 
 /** A shared pool joined with a length option is refused when its subnet has another length. */

@@ -17,14 +17,20 @@ export function randomUla48(random: Buffer = randomBytes(5)): Prefix {
   return Prefix.of(Addr.fromBigInt(6, value << 80n), 48);
 }
 
+/** A supernet of a list, with the prefix length of the pools carved from it. */
+export interface Supernet {
+  prefix: Prefix;
+  length: number;
+}
+
 /**
- * The supernet dynamic IPv6 pools are carved from: KONTENA_IPAM_SUPERNET6 when this node sets it,
+ * The supernets dynamic IPv6 pools are carved from: KONTENA_IPAM_SUPERNET6 when this node sets it,
  * else the cluster's ULA /48, chosen by the first node that asks (create-if-absent of
  * `supernet6` in etcd) and read by the others, so every node carves from the same one. Read once
  * per process, on the first dynamic IPv6 RequestPool: start-up never needs etcd.
  */
 export class Supernet6 {
-  private stored?: Promise<Prefix>;
+  private stored?: Promise<Supernet[]>;
 
   constructor(
     private readonly store: AllocationStore,
@@ -32,10 +38,13 @@ export class Supernet6 {
     private readonly log: Logger,
   ) {}
 
-  /** The supernet, once known; a failed read (etcd down past `deadline`) is tried again next time. */
-  get(deadline: Deadline): Promise<Prefix> {
-    if (this.config.supernet6 !== undefined) {
-      return Promise.resolve(Prefix.parse(this.config.supernet6));
+  /** The supernets, once known; a failed read (etcd down past `deadline`) is tried again next time. */
+  get(deadline: Deadline): Promise<Supernet[]> {
+    const configured = this.config.supernets6;
+    if (configured !== undefined) {
+      return Promise.resolve(
+        configured.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength })),
+      );
     }
     if (!this.stored) {
       const reading = this.claim(deadline);
@@ -49,7 +58,7 @@ export class Supernet6 {
     return this.stored;
   }
 
-  private async claim(deadline: Deadline): Promise<Prefix> {
+  private async claim(deadline: Deadline): Promise<Supernet[]> {
     const candidate = randomUla48().toString();
     const { supernet, created } = await this.store.claimSupernet6(candidate, newNonce(), deadline);
     const prefix = supernet === undefined ? undefined : Prefix.tryParse(supernet);
@@ -69,6 +78,6 @@ export class Supernet6 {
         ? `IPv6 supernet of the cluster: ${prefix.toString()}, a unique local /48 chosen by node ${this.config.nodeId} (every node uses it unless it sets KONTENA_IPAM_SUPERNET6)`
         : `IPv6 supernet of the cluster: ${prefix.toString()}, as stored in etcd (every node uses it unless it sets KONTENA_IPAM_SUPERNET6)`,
     );
-    return prefix;
+    return [{ prefix, length: this.config.subnet6Length }];
   }
 }

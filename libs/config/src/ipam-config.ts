@@ -30,16 +30,20 @@ export interface IpamConfig {
   };
   logLevel: LogLevelName;
   logFormat: LogFormatName;
-  /** Canonical IPv4 CIDR without host bits, e.g. `10.80.0.0/12`. */
-  supernet: string;
-  /** Prefix length of the subnets carved from the supernet; at least the supernet's. */
+  /**
+   * KONTENA_IPAM_SUPERNET: where dynamic IPv4 pools are carved from, tried in order. Never empty;
+   * each a canonical CIDR without host bits, with the prefix length of its pools (its own
+   * `:LENGTH`, else subnetLength). Entries never overlap.
+   */
+  supernets: readonly SupernetConfig[];
+  /** KONTENA_IPAM_SUBNET_LENGTH: for the supernets without a length of their own. */
   subnetLength: number;
   /**
-   * KONTENA_IPAM_SUPERNET6: canonical IPv6 CIDR without host bits; undefined when unset, and the
-   * cluster's ULA /48 kept in etcd is used (libs/allocator, supernet6.ts).
+   * KONTENA_IPAM_SUPERNET6, as `supernets`; undefined when unset, and the cluster's ULA /48 kept
+   * in etcd is used (libs/allocator, supernet6.ts) with subnet6Length.
    */
-  supernet6?: string;
-  /** Prefix length of dynamic IPv6 pools (48-120); at least the IPv6 supernet's. */
+  supernets6?: readonly SupernetConfig[];
+  /** Prefix length of dynamic IPv6 pools (48-120) where no supernet says otherwise. */
   subnet6Length: number;
   socketPath: string;
   /** Docker plugin/driver name: the socket file name without `.sock`. */
@@ -52,6 +56,12 @@ export interface IpamConfig {
   metricsRecording: boolean;
   /** Where the values came from, for the start-up log and configWarnings. */
   sources?: ConfigSources;
+}
+
+/** One supernet of a list: a canonical CIDR and the prefix length of the pools carved from it. */
+export interface SupernetConfig {
+  supernet: string;
+  subnetLength: number;
 }
 
 /** What the environment gave, and what it did not. */

@@ -21,17 +21,16 @@ import {
   parseEtcdEndpoint,
   parseListenAddress,
   parseLogLevel,
-  parseSupernet,
-  parseSupernet6,
   splitList,
   toStrictInt,
 } from './env-rules.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormatName, type LogLevelName } from './ipam-config.js';
-
-/** Largest supernet / subnet prefix length: a /31 or /32 leaves no room for usable hosts. */
-export const MAX_PREFIX_LENGTH = 30;
-/** Smallest subnet prefix length, whatever the supernet. */
-export const MIN_SUBNET_LENGTH = 8;
+import {
+  MAX_PREFIX_LENGTH,
+  MIN_SUBNET_LENGTH,
+  parseSupernetList,
+  shortestDefaultLength,
+} from './supernet-list.js';
 
 /**
  * Every variable this lib reads, in the order problems are reported (the README table order).
@@ -148,39 +147,54 @@ function ReadableFile(): PropertyDecorator {
   );
 }
 
-function supernetPrefixLength(env: IpamEnv): number | undefined {
-  const parsed = isString(env.KONTENA_IPAM_SUPERNET)
-    ? parseSupernet(env.KONTENA_IPAM_SUPERNET)
-    : undefined;
-  return parsed?.ok === true && parsed.prefix.length <= MAX_PREFIX_LENGTH
-    ? parsed.prefix.length
-    : undefined;
+/**
+ * The plain subnet length applies to the supernets without a `:LENGTH` of their own, so it is at
+ * least each of their prefix lengths; `min` is also the floor of any pool of the family.
+ */
+function lengthRule(
+  list: unknown,
+  family: 4 | 6,
+  bounds: { min: number; max: number },
+): { min: number; max: number; why: string } {
+  const shortest = typeof list === 'string' ? shortestDefaultLength(list, family) : undefined;
+  const min = Math.max(bounds.min, shortest?.length ?? 0);
+  const name = family === 4 ? 'the supernet' : 'KONTENA_IPAM_SUPERNET6';
+  const floor =
+    min <= bounds.min
+      ? ''
+      : shortest !== undefined && shortest.entries > 1
+        ? ` (at least the prefix length of every supernet listed without a :LENGTH of its own)`
+        : ` (at least ${name}'s prefix length)`;
+  return { min, max: bounds.max, why: `must be an integer from ${min} to ${bounds.max}${floor}` };
 }
 
-function minSubnetLength(env: IpamEnv): number {
-  return Math.max(MIN_SUBNET_LENGTH, supernetPrefixLength(env) ?? 0);
+const V4_BOUNDS = { min: MIN_SUBNET_LENGTH, max: MAX_PREFIX_LENGTH };
+const V6_BOUNDS = { min: MIN_V6_POOL_LENGTH, max: MAX_V6_POOL_LENGTH };
+
+/** A Check for a supernet list of one family (supernet-list.ts). */
+function SupernetList(name: string, family: 4 | 6, optional: boolean): PropertyDecorator {
+  return Check(
+    name,
+    (value) =>
+      (optional && value === undefined) || (isString(value) && parseSupernetList(value, family).ok),
+    (value) => {
+      const parsed = isString(value) ? parseSupernetList(value, family) : undefined;
+      return parsed?.ok === false ? parsed.why : 'must be a comma-separated list of CIDR[:LENGTH]';
+    },
+  );
 }
 
-function supernetExpectation(value: unknown): string {
-  const parsed = isString(value) ? parseSupernet(value) : undefined;
-  if (parsed?.ok === false && parsed.reason === 'ipv6') {
-    return 'is an IPv6 network: must be an IPv4 network such as 10.80.0.0/12 (IPv6 pools come from KONTENA_IPAM_SUPERNET6)';
-  }
-  if (parsed?.ok === true && parsed.prefix.length <= MAX_PREFIX_LENGTH) {
-    return `must not have host bits set (did you mean ${parsed.prefix.masked().toString()}?)`;
-  }
-  return `must be an IPv4 network in CIDR notation with a prefix length from 0 to ${MAX_PREFIX_LENGTH}, e.g. 10.80.0.0/12`;
-}
-
-function supernet6Length(env: IpamEnv): number | undefined {
-  const parsed = isString(env.KONTENA_IPAM_SUPERNET6)
-    ? parseSupernet6(env.KONTENA_IPAM_SUPERNET6)
-    : undefined;
-  return parsed?.ok === true ? parsed.prefix.length : undefined;
-}
-
-function minSubnet6Length(env: IpamEnv): number {
-  return Math.max(MIN_V6_POOL_LENGTH, supernet6Length(env) ?? 0);
+/** A Check for the subnet length that applies to the supernets of `list` without their own. */
+function SubnetLength(name: string, list: keyof IpamEnv, family: 4 | 6): PropertyDecorator {
+  const bounds = family === 4 ? V4_BOUNDS : V6_BOUNDS;
+  return Check(
+    name,
+    (value, env) => {
+      const { min, max } = lengthRule(env[list], family, bounds);
+      return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+    },
+    (_value, env) => lengthRule(env[list], family, bounds).why,
+  );
 }
 
 const NODE_ID_EXPECTED = `must be ${NODE_ID_RULE}`;
@@ -277,67 +291,25 @@ export class IpamEnv {
   @IsIn([...LOG_FORMATS], { message: 'must be text or json' })
   LOG_FORMAT: LogFormatName;
 
-  @Check(
-    'ipv4Supernet',
-    (value) => {
-      const parsed = isString(value) ? parseSupernet(value) : undefined;
-      return (
-        parsed?.ok === true &&
-        parsed.prefix.length <= MAX_PREFIX_LENGTH &&
-        !parsed.prefix.hasHostBits()
-      );
-    },
-    supernetExpectation,
-  )
+  /** A comma-separated list of `CIDR[:LENGTH]`, tried in order (supernet-list.ts). */
+  @SupernetList('ipv4Supernets', 4, false)
   KONTENA_IPAM_SUPERNET: string;
 
-  /** Cross-field: subnets are carved out of the supernet, so they cannot be larger than it. */
+  /** Cross-field: subnets are carved out of the supernets, so they cannot be larger than them. */
   @TransformString(toStrictInt)
-  @Check(
-    'subnetLength',
-    (value, env) =>
-      typeof value === 'number' &&
-      Number.isInteger(value) &&
-      value >= minSubnetLength(env) &&
-      value <= MAX_PREFIX_LENGTH,
-    (_value, env) => {
-      const min = minSubnetLength(env);
-      return min > MIN_SUBNET_LENGTH
-        ? `must be an integer from ${min} to ${MAX_PREFIX_LENGTH} (at least the supernet's prefix length)`
-        : `must be an integer from ${min} to ${MAX_PREFIX_LENGTH}`;
-    },
-  )
+  @SubnetLength('subnetLength', 'KONTENA_IPAM_SUPERNET', 4)
   KONTENA_IPAM_SUBNET_LENGTH: number;
 
-  /** Unset: a ULA /48 chosen once per cluster and kept in etcd (libs/allocator, supernet6.ts). */
-  @Check(
-    'ipv6Supernet',
-    (value) => value === undefined || (isString(value) && parseSupernet6(value).ok),
-    (value) => {
-      const parsed = isString(value) ? parseSupernet6(value) : undefined;
-      return parsed?.ok === false
-        ? parsed.why
-        : 'must be an IPv6 network in CIDR notation, e.g. fd00:1234:5678::/48';
-    },
-  )
+  /**
+   * A list as KONTENA_IPAM_SUPERNET. Unset: a ULA /48 chosen once per cluster and kept in etcd
+   * (libs/allocator, supernet6.ts).
+   */
+  @SupernetList('ipv6Supernets', 6, true)
   KONTENA_IPAM_SUPERNET6?: string;
 
-  /** Cross-field, as KONTENA_IPAM_SUBNET_LENGTH: at least the IPv6 supernet's length. */
+  /** Cross-field, as KONTENA_IPAM_SUBNET_LENGTH: at least the IPv6 supernets' lengths. */
   @TransformString(toStrictInt)
-  @Check(
-    'subnet6Length',
-    (value, env) =>
-      typeof value === 'number' &&
-      Number.isInteger(value) &&
-      value >= minSubnet6Length(env) &&
-      value <= MAX_V6_POOL_LENGTH,
-    (_value, env) => {
-      const min = minSubnet6Length(env);
-      return min > MIN_V6_POOL_LENGTH
-        ? `must be an integer from ${min} to ${MAX_V6_POOL_LENGTH} (at least KONTENA_IPAM_SUPERNET6's prefix length)`
-        : `must be an integer from ${min} to ${MAX_V6_POOL_LENGTH}`;
-    },
-  )
+  @SubnetLength('subnet6Length', 'KONTENA_IPAM_SUPERNET6', 6)
   KONTENA_IPAM_SUBNET6_LENGTH: number;
 
   @Check(

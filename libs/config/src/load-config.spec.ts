@@ -45,7 +45,7 @@ const DEFAULTS: IpamConfig = {
   etcd: { endpoints: ['http://localhost:2379'], prefix: '/kontena/ipam', waitTimeoutSeconds: 60 },
   logLevel: 'info',
   logFormat: 'text',
-  supernet: '10.80.0.0/12',
+  supernets: [{ supernet: '10.80.0.0/12', subnetLength: 24 }],
   subnetLength: 24,
   subnet6Length: 64,
   socketPath: '/run/docker/plugins/kontena-ipam.sock',
@@ -236,14 +236,14 @@ describe('loadConfig: accepted values', () => {
     {
       name: 'supernet /0',
       env: { KONTENA_IPAM_SUPERNET: '0.0.0.0/0' },
-      pick: (c) => c.supernet,
-      expected: '0.0.0.0/0',
+      pick: (c) => c.supernets,
+      expected: [{ supernet: '0.0.0.0/0', subnetLength: 24 }],
     },
     {
       name: 'supernet /30 with subnet length 30',
       env: { KONTENA_IPAM_SUPERNET: '192.168.0.4/30', KONTENA_IPAM_SUBNET_LENGTH: '30' },
-      pick: (c) => [c.supernet, c.subnetLength],
-      expected: ['192.168.0.4/30', 30],
+      pick: (c) => [c.supernets, c.subnetLength],
+      expected: [[{ supernet: '192.168.0.4/30', subnetLength: 30 }], 30],
     },
     {
       name: 'subnet length 8 under a /4 supernet',
@@ -261,20 +261,57 @@ describe('loadConfig: accepted values', () => {
     {
       name: 'no IPv6 supernet: the cluster ULA from etcd, /64 pools',
       env: {},
-      pick: (c) => [c.supernet6, c.subnet6Length],
+      pick: (c) => [c.supernets6, c.subnet6Length],
       expected: [undefined, 64],
     },
     {
       name: 'IPv6 supernet in its RFC 5952 form',
       env: { KONTENA_IPAM_SUPERNET6: 'FD00:0:0:0:0:0:0:0/16', KONTENA_IPAM_SUBNET6_LENGTH: '48' },
-      pick: (c) => [c.supernet6, c.subnet6Length],
-      expected: ['fd00::/16', 48],
+      pick: (c) => [c.supernets6, c.subnet6Length],
+      expected: [[{ supernet: 'fd00::/16', subnetLength: 48 }], 48],
     },
     {
       name: 'IPv6 subnet length 120 under a /120',
       env: { KONTENA_IPAM_SUPERNET6: '2001:db8::100/120', KONTENA_IPAM_SUBNET6_LENGTH: '120' },
-      pick: (c) => [c.supernet6, c.subnet6Length],
-      expected: ['2001:db8::100/120', 120],
+      pick: (c) => [c.supernets6, c.subnet6Length],
+      expected: [[{ supernet: '2001:db8::100/120', subnetLength: 120 }], 120],
+    },
+    {
+      name: 'a list of supernets, in the order given, each with its own length or the default',
+      env: {
+        KONTENA_IPAM_SUPERNET: '10.80.0.0/12:24, 172.30.0.0/16:26,,192.168.128.0/17,',
+        KONTENA_IPAM_SUBNET_LENGTH: '25',
+      },
+      pick: (c) => [c.supernets, c.subnetLength],
+      expected: [
+        [
+          { supernet: '10.80.0.0/12', subnetLength: 24 },
+          { supernet: '172.30.0.0/16', subnetLength: 26 },
+          { supernet: '192.168.128.0/17', subnetLength: 25 },
+        ],
+        25,
+      ],
+    },
+    {
+      name: 'a default subnet length shorter than a supernet that has its own length',
+      env: {
+        KONTENA_IPAM_SUPERNET: '10.80.0.0/12,192.168.0.0/24:28',
+        KONTENA_IPAM_SUBNET_LENGTH: '16',
+      },
+      pick: (c) => c.supernets.map((s) => s.subnetLength),
+      expected: [16, 28],
+    },
+    {
+      name: 'an IPv6 list, lengths after the /len',
+      env: {
+        KONTENA_IPAM_SUPERNET6: 'fd00:1::/48:64,FD00:2:0::/56:80',
+        KONTENA_IPAM_SUBNET6_LENGTH: '96',
+      },
+      pick: (c) => c.supernets6,
+      expected: [
+        { supernet: 'fd00:1::/48', subnetLength: 64 },
+        { supernet: 'fd00:2::/56', subnetLength: 80 },
+      ],
     },
     // KONTENA_IPAM_SOCKET
     {
@@ -640,6 +677,68 @@ describe('loadConfig: rejected values', () => {
       env: { KONTENA_IPAM_SUPERNET: '10.80.1.0/12' },
       problems: [
         'KONTENA_IPAM_SUPERNET=10.80.1.0/12: must not have host bits set (did you mean 10.80.0.0/12?)',
+      ],
+    },
+    // KONTENA_IPAM_SUPERNET lists
+    {
+      name: 'supernet list naming the bad item',
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12,172.30.1.0/16' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET=10.80.0.0/12,172.30.1.0/16: item 2 (172.30.1.0/16) must not have host bits set (did you mean 172.30.0.0/16?)',
+      ],
+    },
+    {
+      name: 'supernet list with overlapping entries',
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12, 10.90.0.0/16:26' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET=10.80.0.0/12, 10.90.0.0/16:26: item 2 (10.90.0.0/16:26) overlaps item 1 (10.80.0.0/12): the supernets of a list must not overlap',
+      ],
+    },
+    {
+      name: 'supernet list of nothing but commas',
+      env: { KONTENA_IPAM_SUPERNET: ' , ' },
+      problems: ['KONTENA_IPAM_SUPERNET= , : must list at least one network'],
+    },
+    {
+      name: 'supernet length shorter than its network',
+      env: { KONTENA_IPAM_SUPERNET: '172.30.0.0/16:15' },
+      problems: [
+        "KONTENA_IPAM_SUPERNET=172.30.0.0/16:15: has subnet length :15, which must be an integer from 16 to 30 (at least the network's prefix length /16)",
+      ],
+    },
+    {
+      name: 'supernet length /31',
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12:31' },
+      problems: [
+        "KONTENA_IPAM_SUPERNET=10.80.0.0/12:31: has subnet length :31, which must be an integer from 12 to 30 (at least the network's prefix length /12)",
+      ],
+    },
+    {
+      name: 'supernet length not a number',
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12:' },
+      problems: [
+        "KONTENA_IPAM_SUPERNET=10.80.0.0/12:: has subnet length :, which must be an integer from 12 to 30 (at least the network's prefix length /12)",
+      ],
+    },
+    {
+      name: 'default subnet length shorter than a listed supernet without its own',
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12:24,192.168.0.0/26' },
+      problems: [
+        'KONTENA_IPAM_SUBNET_LENGTH=24: must be an integer from 26 to 30 (at least the prefix length of every supernet listed without a :LENGTH of its own); this is the default, so set it explicitly',
+      ],
+    },
+    {
+      name: 'IPv6 list with an IPv4 entry',
+      env: { KONTENA_IPAM_SUPERNET6: 'fd00:1::/48,10.0.0.0/8' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=fd00:1::/48,10.0.0.0/8: item 2 (10.0.0.0/8) is an IPv4 network: must be an IPv6 network such as fd00:1234:5678::/48 (IPv4 pools come from KONTENA_IPAM_SUPERNET)',
+      ],
+    },
+    {
+      name: 'IPv6 list with overlapping entries',
+      env: { KONTENA_IPAM_SUPERNET6: 'fd00:1::/48:64,fd00:1:0:100::/56' },
+      problems: [
+        'KONTENA_IPAM_SUPERNET6=fd00:1::/48:64,fd00:1:0:100::/56: item 2 (fd00:1:0:100::/56) overlaps item 1 (fd00:1::/48): the supernets of a list must not overlap',
       ],
     },
     // KONTENA_IPAM_SUBNET_LENGTH

@@ -7,13 +7,12 @@ import {
   driverNameOfSocket,
   parseEtcdEndpoint,
   parseListenAddress,
-  parseSupernet,
-  parseSupernet6,
   redactUserinfo,
 } from './env-rules.js';
 import { findLookalikes } from './env-lookalikes.js';
-import type { ConfigSources, IpamConfig } from './ipam-config.js';
+import type { ConfigSources, IpamConfig, SupernetConfig } from './ipam-config.js';
 import { ENV_DEFAULTS, ENV_NAMES, IpamEnv, SECRET_ENV_NAMES, type EnvName } from './ipam-env.js';
+import { parseSupernetList } from './supernet-list.js';
 
 /** What `NAME=value` shows instead of a secret. */
 const REDACTED = '***';
@@ -106,10 +105,9 @@ function displayValue(name: EnvName, value: string | undefined): string {
 
 /** Only called after validation passed, so the parsers cannot fail here. */
 function toConfig(dto: IpamEnv): IpamConfig {
-  const supernet = parseSupernet(dto.KONTENA_IPAM_SUPERNET);
   const health = parseListenAddress(dto.KONTENA_IPAM_HEALTH_LISTEN);
   const driverName = driverNameOfSocket(dto.KONTENA_IPAM_SOCKET);
-  if (!supernet.ok || health === undefined || driverName === undefined) {
+  if (health === undefined || driverName === undefined) {
     throw new Error('BUG: validated configuration failed to parse');
   }
 
@@ -134,9 +132,11 @@ function toConfig(dto: IpamEnv): IpamConfig {
     },
     logLevel: dto.LOG_LEVEL,
     logFormat: dto.LOG_FORMAT,
-    supernet: supernet.prefix.masked().toString(),
+    supernets: supernetsOf(dto.KONTENA_IPAM_SUPERNET, 4, dto.KONTENA_IPAM_SUBNET_LENGTH),
     subnetLength: dto.KONTENA_IPAM_SUBNET_LENGTH,
-    ...supernet6Of(dto),
+    ...(dto.KONTENA_IPAM_SUPERNET6 !== undefined && {
+      supernets6: supernetsOf(dto.KONTENA_IPAM_SUPERNET6, 6, dto.KONTENA_IPAM_SUBNET6_LENGTH),
+    }),
     subnet6Length: dto.KONTENA_IPAM_SUBNET6_LENGTH,
     socketPath: dto.KONTENA_IPAM_SOCKET,
     driverName,
@@ -147,15 +147,16 @@ function toConfig(dto: IpamEnv): IpamConfig {
   };
 }
 
-function supernet6Of(dto: IpamEnv): { supernet6?: string } {
-  if (dto.KONTENA_IPAM_SUPERNET6 === undefined) {
-    return {};
-  }
-  const parsed = parseSupernet6(dto.KONTENA_IPAM_SUPERNET6);
+/** A validated supernet list, each entry with the length of its pools (its own, else `length`). */
+function supernetsOf(text: string, family: 4 | 6, length: number): SupernetConfig[] {
+  const parsed = parseSupernetList(text, family);
   if (!parsed.ok) {
     throw new Error('BUG: validated configuration failed to parse');
   }
-  return { supernet6: parsed.prefix.toString() };
+  return parsed.entries.map((e) => ({
+    supernet: e.prefix.toString(),
+    subnetLength: e.length ?? length,
+  }));
 }
 
 function deepFreeze<T>(value: T): T {

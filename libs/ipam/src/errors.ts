@@ -69,8 +69,13 @@ export class HostNetworkConflict extends IpamError {
 
 export class SupernetExhausted extends IpamError {
   readonly code = 'supernet-exhausted';
-  constructor(readonly supernet: string) {
-    super(`supernet ${supernet} is exhausted: no free subnet of the configured length is left`);
+  /** `supernets`: every supernet that was tried, in order. */
+  constructor(readonly supernets: readonly string[]) {
+    super(
+      supernets.length === 1
+        ? `supernet ${supernets[0]} is exhausted: no free subnet of the configured length is left`
+        : `supernets ${supernets.join(', ')} are exhausted: none has a free subnet of the configured length left`,
+    );
   }
 }
 

@@ -36,6 +36,8 @@ export interface StoredPlan {
   addressCounts: Map<string, number>;
   cleanupPasses: PlanCleanupPass[];
   registrations: StoredRegistration[];
+  /** the cluster's IPv6 supernet (`supernet6`), when a node chose one */
+  supernet6?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export class PlanStore {
     const { pools, revision } = await this.readPools(deadline);
     const at = { keysOnly: false, revision };
     const parse = (kv: { key: Buffer }) => this.keys.parse(kv.key.toString());
-    const [subnets, members, counted, passes, registrations] = await Promise.all([
+    const [subnets, members, counted, passes, registrations, supernet6] = await Promise.all([
       this.etcd.pagedRange(this.keys.subnetsPrefix, deadline, at, (kv) => toSubnet(this.keys, kv)),
       this.etcd.pagedRange(this.keys.poolNodesRoot, deadline, at, (kv) => {
         const key = parse(kv);
@@ -87,6 +89,13 @@ export class PlanStore {
       this.etcd.pagedRange(this.keys.nodesRoot, deadline, at, (kv) =>
         toRegistration(this.keys, kv),
       ),
+      this.etcd.pagedRange(this.keys.supernet6, deadline, at, (kv) => {
+        const record =
+          parse(kv).kind === 'supernet6'
+            ? decodeRecord<{ supernet?: unknown }>(kv.value)
+            : undefined;
+        return typeof record?.supernet === 'string' ? record.supernet : undefined;
+      }),
     ]);
     const addressCounts = new Map<string, number>();
     for (const pool of counted.items) {
@@ -100,6 +109,7 @@ export class PlanStore {
       addressCounts,
       cleanupPasses: passes.items,
       registrations: registrations.items,
+      ...(supernet6.items[0] !== undefined && { supernet6: supernet6.items[0] }),
     };
   }
 

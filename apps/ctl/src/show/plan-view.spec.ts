@@ -4,7 +4,7 @@ import { Prefix } from '#app/net';
 import type { StoredPlan } from '#app/store';
 
 import { renderPlanJson, renderPlanText } from './plan-render.js';
-import { planView, supernetRow } from './plan-view.js';
+import { planView, supernetRow, supernetsShown } from './plan-view.js';
 
 const pool = (id: string, subnet: string, gateway: string, iprange?: string) => ({
   id,
@@ -214,5 +214,37 @@ describe('planView and its rendering', () => {
       '',
       'no pools',
     ]);
+  });
+});
+
+describe('supernetsShown', () => {
+  const v4 = [
+    { supernet: '10.80.0.0/12', subnetLength: 24 },
+    { supernet: '172.30.0.0/16', subnetLength: 26 },
+  ];
+  it.each([
+    { name: 'no IPv6 supernet yet', supernets6: undefined, stored: undefined, want: v4 },
+    {
+      name: "the cluster's IPv6 supernet, with the IPv6 length",
+      supernets6: undefined,
+      stored: 'fd12:3456:789a::/48',
+      want: [...v4, { supernet: 'fd12:3456:789a::/48', subnetLength: 64 }],
+    },
+    {
+      name: "this host's KONTENA_IPAM_SUPERNET6 list in place of the cluster's",
+      supernets6: [
+        { supernet: 'fd00:1::/48', subnetLength: 64 },
+        { supernet: 'fd00:2::/48', subnetLength: 80 },
+      ],
+      stored: 'fd12:3456:789a::/48',
+      want: [
+        ...v4,
+        { supernet: 'fd00:1::/48', subnetLength: 64 },
+        { supernet: 'fd00:2::/48', subnetLength: 80 },
+      ],
+    },
+  ])('should list every IPv4 entry, then $name', ({ supernets6, stored, want }) => {
+    const config = { supernets: v4, subnet6Length: 64, ...(supernets6 && { supernets6 }) };
+    expect(supernetsShown(config, stored === undefined ? {} : { supernet6: stored })).toEqual(want);
   });
 });

@@ -1,4 +1,5 @@
 import { intervalOf, Prefix } from '#app/net';
+import type { IpamConfig, SupernetConfig } from '#app/config';
 import type { CleanupPassRecord, StoredPlan } from '#app/store';
 
 /** What `kontena-ipam-ctl show` shows: the plan of the cluster at one revision, as plain data. */
@@ -51,13 +52,23 @@ export interface PlanView {
   nodes: NodeRow[];
 }
 
-/** A supernet dynamic pools are carved from (KONTENA_IPAM_SUPERNET, _SUBNET_LENGTH). */
-export interface SupernetConfig {
-  supernet: string;
-  subnetLength: number;
-}
-
 export const familyName = (p: Prefix): FamilyName => (p.family === 4 ? 'ipv4' : 'ipv6');
+
+/**
+ * The supernets `show` counts: every entry of KONTENA_IPAM_SUPERNET, then those of
+ * KONTENA_IPAM_SUPERNET6, or else the cluster's IPv6 supernet once a node chose it.
+ */
+export function supernetsShown(
+  config: Pick<IpamConfig, 'supernets' | 'supernets6' | 'subnet6Length'>,
+  plan: Pick<StoredPlan, 'supernet6'>,
+): SupernetConfig[] {
+  const v6 =
+    config.supernets6 ??
+    (plan.supernet6 === undefined
+      ? []
+      : [{ supernet: plan.supernet6, subnetLength: config.subnet6Length }]);
+  return [...config.supernets, ...v6];
+}
 
 /** The view of a plan read from etcd; a pool whose subnet does not parse shows as size 0. */
 export function planView(

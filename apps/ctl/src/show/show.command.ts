@@ -28,8 +28,8 @@ except --ip, which also asks this host's Docker (DOCKER_HOST) when it answers.
   -h, --help         show this help and exit
 
 Environment: ETCD_ENDPOINT, ETCD_PREFIX, ETCD_WAIT_TIMEOUT, the ETCD_* TLS and auth variables,
-KONTENA_IPAM_SUPERNET and KONTENA_IPAM_SUBNET_LENGTH, LOG_LEVEL, LOG_FORMAT and DOCKER_HOST as
-for kontena-ipam.
+KONTENA_IPAM_SUPERNET, KONTENA_IPAM_SUBNET_LENGTH and their IPv6 twins, LOG_LEVEL, LOG_FORMAT
+and DOCKER_HOST as for kontena-ipam.
 
 Exit status: 0 shown, 1 the pool does not exist, 2 bad usage or configuration, 3 etcd
 unreachable.

@@ -6,7 +6,7 @@ import { runInApp, type CtlJob } from '../ctl-app.js';
 import { CtlModule } from '../ctl.module.js';
 import { lookupIp, renderIpJson, renderIpText } from './ip-lookup.js';
 import { renderPlanJson, renderPlanText } from './plan-render.js';
-import { planView } from './plan-view.js';
+import { planView, supernetsShown } from './plan-view.js';
 import { streamPoolAddresses } from './pool-addresses.js';
 import type { ShowRequest } from './show.command.js';
 
@@ -27,8 +27,7 @@ export function runShow(request: ShowRequest, run: CtlRun): Promise<number> {
 async function showPlan({ app, config, out }: CtlJob, json: boolean): Promise<number> {
   const store = app.get(PlanStore);
   const plan = await store.readPlan(store.deadline());
-  const supernets = [{ supernet: config.supernet, subnetLength: config.subnetLength }];
-  const view = planView(plan, store.keys.root, supernets);
+  const view = planView(plan, store.keys.root, supernetsShown(config, plan));
   if (json) {
     out(renderPlanJson(view));
   } else {

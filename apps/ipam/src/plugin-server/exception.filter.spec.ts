@@ -47,7 +47,7 @@ const DOMAIN_ERRORS: IpamError[] = [
   new PoolNotFound('kontena'),
   new PoolMismatch('pool kontena exists with Pool 10.81.0.0/16, not 10.82.0.0/16'),
   new SubnetConflict('10.81.0.0/16', 'other'),
-  new SupernetExhausted('10.80.0.0/12'),
+  new SupernetExhausted(['10.80.0.0/12']),
   new AddressOutOfRange('address 10.9.0.1 is not inside pool kontena (10.81.0.0/16)'),
   new AddressInUse('10.81.0.10', 'kontena'),
   new PoolExhausted('kontena'),

@@ -32,7 +32,7 @@ function configFor(socketPath: string): IpamConfig {
     etcd: { endpoints: ['http://127.0.0.1:1'], prefix: '/kontena/ipam', waitTimeoutSeconds: 1 },
     logLevel: 'error',
     logFormat: 'text',
-    supernet: '10.80.0.0/12',
+    supernets: [{ supernet: '10.80.0.0/12', subnetLength: 24 }],
     subnetLength: 24,
     subnet6Length: 64,
     socketPath,
