@@ -514,4 +514,49 @@ describe('plugin lifecycle', () => {
     );
     expect(plugin.output()).not.toMatch(/sekrit-pw/);
   });
+
+  it('should carve dynamic pools from a KONTENA_IPAM_SUPERNET list in order, over its socket', async () => {
+    const listPrefix = uniquePrefix('wire-supernets');
+    const plugin = await startPlugin({
+      env: {
+        NODE_ID: 'lists',
+        ETCD_ENDPOINT: endpoints.join(','),
+        ETCD_PREFIX: listPrefix,
+        KONTENA_IPAM_SUPERNET: '10.201.0.0/24, 10.202.0.0/24:26',
+      },
+    });
+    const pools: unknown[] = [];
+    try {
+      for (const network of ['first', 'second', 'third']) {
+        const reply = await pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
+          AddressSpace: 'kontenaglobal',
+          Pool: '',
+          SubPool: '',
+          Options: { network },
+          V6: false,
+        });
+        pools.push(reply.body?.Pool);
+      }
+      expect(pools).toEqual(['10.201.0.0/24', '10.202.0.0/26', '10.202.0.64/26']);
+      expect(plugin.output()).toMatch(/10\.201\.0\.0\/24.*10\.202\.0\.0\/24/); // start-up log
+    } finally {
+      await plugin.stop();
+      const raw = new RawEtcd(endpoints, listPrefix);
+      await raw.client.delete().prefix(`${listPrefix}/`);
+      raw.close();
+    }
+  });
+
+  it('should stop with exit code 1 naming the entry of a bad KONTENA_IPAM_SUPERNET list', async () => {
+    const plugin = await startPlugin({
+      waitForSocket: false,
+      env: { KONTENA_IPAM_SUPERNET: '10.80.0.0/12:24,10.90.0.0/16' },
+    });
+    const code = await plugin.exited;
+    await plugin.stop();
+    expect(code).toBe(1);
+    expect(plugin.output()).toContain(
+      'KONTENA_IPAM_SUPERNET=10.80.0.0/12:24,10.90.0.0/16: item 2 (10.90.0.0/16) overlaps item 1 (10.80.0.0/12): the supernets of a list must not overlap',
+    );
+  });
 });
