@@ -12,7 +12,7 @@ import {
   containerOptions,
   type DockerPoolRequest as PoolRequest,
 } from '../support/docker-calls.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { RawEtcd, startNode, startTwoNodes, type IpamNode } from './harness.js';
 import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -29,20 +29,13 @@ describe('allocators on a real etcd', () => {
   let a: IpamNode;
   let b: IpamNode;
   let raw: RawEtcd;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('alloc');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ prefix, raw, a, b, close } = await startTwoNodes('alloc', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   describe('RequestPool', () => {
     it('should write pool, subnet, gateway and membership in one commit', async () => {

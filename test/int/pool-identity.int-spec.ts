@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { AddressOutOfRange, PoolExhausted, PoolNotFound } from '#app/ipam';
 import type { DockerPoolRequest } from '../support/docker-calls.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
+import { RawEtcd, startTwoNodes, type IpamNode } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 const GATEWAY = { RequestAddressType: 'com.docker.network.gateway' };
@@ -24,20 +23,13 @@ describe('a pool re-created under the same name', () => {
   let a: IpamNode;
   let b: IpamNode;
   let raw: RawEtcd;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('identity');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ prefix, raw, a, b, close } = await startTwoNodes('identity', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   /** Node a allocates from `blue` as `first`, then leaves it to node b, who deletes it. */
   async function deletedUnderNodeA(first: string): Promise<void> {

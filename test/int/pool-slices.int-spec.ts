@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { PoolExhausted } from '#app/ipam';
-import { RawEtcd, startNode, type IpamNode } from './harness.js';
-import { uniquePrefix } from '../support/prefix.js';
+import { RawEtcd, startTwoNodes, type IpamNode } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -29,20 +28,13 @@ describe('pools read in slices', () => {
   let a: IpamNode;
   let b: IpamNode;
   let raw: RawEtcd;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('slices');
-    raw = new RawEtcd(endpoints, prefix);
-    a = await startNode({ nodeId: 'node-a', endpoints, prefix });
-    b = await startNode({ nodeId: 'node-b', endpoints, prefix });
+    ({ prefix, raw, a, b, close } = await startTwoNodes('slices', endpoints));
   });
 
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => close());
 
   /** Writes `count` addresses of another node into `pool`, from `first` on. */
   async function preload(pool: string, octets: string, first: number, count: number) {
