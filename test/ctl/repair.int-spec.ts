@@ -17,6 +17,8 @@ import { uniquePrefix } from '../support/prefix.js';
 import { containerOptions } from '../support/docker-calls.js';
 
 const endpoints = inject('etcdEndpoints');
+/** The address of a RequestAddress reply (`ip/len`). */
+const ip = (reply: string): string => reply.split('/')[0] ?? '';
 
 /** The keys of pool blue, without nonces. */
 function blueKeys(state: Record<string, unknown>): Record<string, unknown> {
@@ -211,5 +213,43 @@ describe('kontena-ipam-ctl repair', () => {
     expect(after['pools/blue']).toEqual(before['pools/blue']);
     expect(after['addresses/red/10.83.0.9']).toEqual(before['addresses/red/10.83.0.9']);
     expect(after['pool-nodes/red/node-a']).toMatchObject({ refs: 1 }); // the membership was missing
+  });
+
+  it('should register again both pools of a dual-stack network, as the plugin had written them', async () => {
+    const dual = (v6: boolean) => ({
+      options: { network: 'dual' },
+      pool: v6 ? 'fd00:81::/64' : '10.84.0.0/24',
+      v6,
+    });
+    await a.pools.requestPool(dual(false));
+    await a.pools.requestPool(dual(true));
+    const mac = '02:42:0a:54:00:02';
+    const web = { ...containerOptions(mac), 'com.docker.network.endpoint.name': 'web' };
+    const v4 = await a.addresses.requestAddress({ poolId: 'dual', options: web });
+    const v6 = await a.addresses.requestAddress({ poolId: 'dual:v6', options: web });
+    await a.addresses.requestAddress({ poolId: 'dual:v6', address: 'fd00:81::20', options: {} });
+    docker.networks = [
+      dockerNetwork('dual', {
+        poolOption: 'dual',
+        configs: [
+          { subnet: '10.84.0.0/24', gateway: '10.84.0.1', auxAddresses: [] },
+          { subnet: 'fd00:81::/64', gateway: 'fd00:81::1', auxAddresses: ['fd00:81::20'] },
+        ],
+        endpoints: [{ name: 'web', ipv4: ip(v4.address), ipv6: ip(v6.address), mac }],
+      }),
+    ];
+    const dualKeys = (state: Record<string, unknown>) =>
+      withoutNonces(Object.fromEntries(Object.entries(state).filter(([k]) => k.includes('dual'))));
+    const before = dualKeys(await raw.state());
+    expect(Object.keys(before)).toContain('addresses/dual:v6/fd00:81::20');
+    await raw.client.delete().prefix(`${prefix}/`);
+
+    const report = await run();
+    expect(report.pools).toMatchObject([
+      { id: 'dual', pool: 'created', addresses: { created: 1 } },
+      { id: 'dual:v6', pool: 'created', addresses: { created: 2 } },
+    ]);
+    expect(report.ok).toBe(true);
+    expect(dualKeys(await raw.state())).toEqual(before);
   });
 });

@@ -125,4 +125,91 @@ describe('planRepair', () => {
       ['local-1234', ['p']],
     ]);
   });
+
+  it('should plan both pools of a dual-stack network, each with its own addresses', () => {
+    const plan = planRepair(
+      [
+        net('dual', {
+          poolOption: 'dual',
+          configs: [
+            { subnet: '10.81.0.0/24', auxAddresses: ['10.81.0.20'] },
+            {
+              subnet: 'fd00:1:0:0::/64',
+              gateway: 'fd00:1:0:0:0:0:0:1',
+              auxAddresses: ['fd00:1::20'],
+            },
+          ],
+          endpoints: [
+            { name: 'web', ipv4: '10.81.0.2', ipv6: 'FD00:1::2', mac: '02:42:0a:51:00:02' },
+          ],
+        }),
+      ],
+      DRIVERS,
+      [],
+      'n1',
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.pools.map((p) => [p.id, p.record, p.networks])).toEqual([
+      ['dual', { subnet: '10.81.0.0/24', gateway: '10.81.0.1/24' }, ['dual']],
+      ['dual:v6', { subnet: 'fd00:1::/64', gateway: 'fd00:1::1/64' }, ['dual']],
+    ]);
+    expect(plan.pools[1]!.addresses).toEqual([
+      {
+        ip: 'fd00:1::2',
+        what: 'container web',
+        record: {
+          address: 'fd00:1::2/64',
+          node: 'n1',
+          type: 'endpoint',
+          name: 'web',
+          mac: '02:42:0a:51:00:02',
+        },
+      },
+      {
+        ip: 'fd00:1::20',
+        what: 'aux address',
+        record: { address: 'fd00:1::20/64', node: 'n1', type: 'aux' },
+      },
+    ]);
+  });
+
+  it('should find the private IPv6 pool of a dual-stack network by its subnet', () => {
+    const plan = planRepair(
+      [
+        net('private', {
+          configs: [
+            { subnet: '10.81.0.0/24', auxAddresses: [] },
+            { subnet: 'fd00:2::/64', auxAddresses: [] },
+          ],
+        }),
+      ],
+      DRIVERS,
+      [stored('local-4', '10.81.0.0/24'), stored('local-6', 'fd00:2::/64')],
+      'n1',
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.pools.map((p) => p.id)).toEqual(['local-4', 'local-6']);
+  });
+
+  it('should say so when the IPv6 pool of a private network is not in etcd, and plan the IPv4 one', () => {
+    const plan = planRepair(
+      [
+        net('private', {
+          configs: [
+            { subnet: '10.81.0.0/24', auxAddresses: [] },
+            { subnet: 'fd00:2::/64', auxAddresses: [] },
+          ],
+        }),
+      ],
+      DRIVERS,
+      [stored('local-4', '10.81.0.0/24')],
+      'n1',
+    );
+    expect(plan.pools.map((p) => p.id)).toEqual(['local-4']);
+    expect(plan.problems).toEqual([
+      expect.stringMatching(
+        /^network private \(fd00:2::\/64\) was created without --ipam-opt network=NAME/,
+      ),
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+import { poolIdOf } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import type { AddressKind, AddressRecord, PoolRecord, StoredPool } from '#app/store';
 
@@ -35,18 +36,41 @@ export interface RepairPlan {
 
 interface NetworkPool {
   id: string;
+  family: 4 | 6;
   subnet: Prefix;
   ipRange?: Prefix;
 }
 
-/** The pool of one network, or why it has none that can be written. */
-function poolOfNetwork(n: DockerNetwork, pools: readonly StoredPool[]): NetworkPool | string {
-  const config = n.configs.find((c) => Prefix.tryParse(c.subnet ?? '')?.family === 4);
+const familyOf = (c: { subnet?: string }): number | undefined =>
+  Prefix.tryParse(c.subnet ?? '')?.family;
+
+/**
+ * The pools of one network: its IPv4 one, and its IPv6 one when it has an IPv6 subnet (a
+ * dual-stack network: `NAME:v6`), or why one has none that can be written.
+ */
+function poolsOfNetwork(n: DockerNetwork, pools: readonly StoredPool[]): (NetworkPool | string)[] {
+  const out: (NetworkPool | string)[] = [poolOfNetwork(n, pools, 4)];
+  if (n.configs.some((c) => familyOf(c) === 6)) {
+    out.push(poolOfNetwork(n, pools, 6));
+  }
+  return out;
+}
+
+/** The pool of one network in one family, or why it has none that can be written. */
+function poolOfNetwork(
+  n: DockerNetwork,
+  pools: readonly StoredPool[],
+  family: 4 | 6,
+): NetworkPool | string {
+  const config = n.configs.find((c) => familyOf(c) === family);
   const subnet = Prefix.tryParse(config?.subnet ?? '');
   if (!config || !subnet) {
-    return `network ${n.name} shows no IPv4 subnet in docker network inspect`;
+    return `network ${n.name} shows no IPv${family} subnet in docker network inspect`;
   }
-  const id = n.poolOption ?? pools.find((p) => p.record.subnet === subnet.toString())?.id;
+  const id =
+    n.poolOption === undefined
+      ? pools.find((p) => p.record.subnet === subnet.toString())?.id
+      : poolIdOf(n.poolOption, family === 6);
   if (id === undefined) {
     return (
       `network ${n.name} (${subnet.toString()}) was created without --ipam-opt network=NAME and ` +
@@ -55,7 +79,7 @@ function poolOfNetwork(n: DockerNetwork, pools: readonly StoredPool[]): NetworkP
     );
   }
   const ipRange = config.ipRange === undefined ? undefined : Prefix.tryParse(config.ipRange);
-  return { id, subnet, ...(ipRange ? { ipRange } : {}) };
+  return { id, family, subnet, ...(ipRange ? { ipRange } : {}) };
 }
 
 /** The addresses Docker shows on `n`, as the plugin records them for `node`. */
@@ -66,27 +90,28 @@ function addressesOf(
   problems: string[],
 ): RepairAddress[] {
   const firstHost = p.subnet.firstHost()?.toString();
-  const configs = n.configs.filter((c) => Prefix.tryParse(c.subnet ?? '')?.family === 4);
+  const configs = n.configs.filter((c) => familyOf(c) === p.family);
   const wanted: { ip: string; what: string; type: AddressKind; name?: string; mac?: string }[] = [
-    ...n.endpoints.flatMap((e) =>
-      e.ipv4
+    ...n.endpoints.flatMap((e) => {
+      const ip = p.family === 4 ? e.ipv4 : e.ipv6;
+      return ip
         ? [
             {
-              ip: e.ipv4,
+              ip,
               what: `container ${e.name}`,
               type: 'endpoint' as const,
               name: e.name,
               ...(e.mac ? { mac: e.mac } : {}),
             },
           ]
-        : [],
-    ),
+        : [];
+    }),
     // The network's own: every host asks for them, none owns them (README, "Addresses").
     ...configs.flatMap((c) =>
       c.auxAddresses.map((ip) => ({ ip, what: 'aux address', type: 'aux' as const })),
     ),
     ...configs.flatMap((c) =>
-      c.gateway && c.gateway !== firstHost
+      c.gateway && Addr.tryParse(c.gateway)?.toString() !== firstHost
         ? [{ ip: c.gateway, what: 'gateway', type: 'gateway' as const }]
         : [],
     ),
@@ -130,31 +155,43 @@ export function planRepair(
   const problems: string[] = [];
   const ours = networks.filter((n) => drivers.some((d) => sameDriver(n.ipamDriver, d)));
   for (const n of [...ours].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = poolOfNetwork(n, pools);
-    if (typeof p === 'string') {
-      problems.push(p);
-      continue;
+    for (const p of poolsOfNetwork(n, pools)) {
+      if (typeof p === 'string') {
+        problems.push(p);
+      } else {
+        addNetwork(byId, n, p, node, problems);
+      }
     }
-    let pool = byId.get(p.id);
-    if (!pool) {
-      const gateway = `${p.subnet.firstHost()!.toString()}/${p.subnet.length}`;
-      const record: PoolRecord = {
-        subnet: p.subnet.toString(),
-        ...(p.ipRange ? { iprange: p.ipRange.toString() } : {}),
-        gateway,
-      };
-      pool = { id: p.id, record, subnet: p.subnet, networks: [], addresses: [] };
-      byId.set(p.id, pool);
-    } else if (!pool.subnet.equals(p.subnet)) {
-      problems.push(
-        `network ${n.name} names pool ${p.id} with subnet ${p.subnet.toString()}, another ` +
-          `local network with ${pool.subnet.toString()}: only the first is registered`,
-      );
-      continue;
-    }
-    pool.networks.push(n.name);
-    const seen = new Set(pool.addresses.map((a) => a.ip));
-    pool.addresses.push(...addressesOf(n, p, node, problems).filter((a) => !seen.has(a.ip)));
   }
   return { pools: [...byId.values()], problems };
+}
+
+/** Adds network `n` to the planned pool `p` (planned anew when it is the first network on it). */
+function addNetwork(
+  byId: Map<string, RepairPool>,
+  n: DockerNetwork,
+  p: NetworkPool,
+  node: string,
+  problems: string[],
+): void {
+  let pool = byId.get(p.id);
+  if (!pool) {
+    const gateway = `${p.subnet.firstHost()!.toString()}/${p.subnet.length}`;
+    const record: PoolRecord = {
+      subnet: p.subnet.toString(),
+      ...(p.ipRange ? { iprange: p.ipRange.toString() } : {}),
+      gateway,
+    };
+    pool = { id: p.id, record, subnet: p.subnet, networks: [], addresses: [] };
+    byId.set(p.id, pool);
+  } else if (!pool.subnet.equals(p.subnet)) {
+    problems.push(
+      `network ${n.name} names pool ${p.id} with subnet ${p.subnet.toString()}, another ` +
+        `local network with ${pool.subnet.toString()}: only the first is registered`,
+    );
+    return;
+  }
+  pool.networks.push(n.name);
+  const seen = new Set(pool.addresses.map((a) => a.ip));
+  pool.addresses.push(...addressesOf(n, p, node, problems).filter((a) => !seen.has(a.ip)));
 }
