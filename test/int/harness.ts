@@ -229,11 +229,7 @@ export interface TestNodes {
   readonly prefix: string;
   readonly raw: RawEtcd;
   /** A node of `nodeId` on this test's prefix, with `env` (default: the describe's). */
-  node(
-    nodeId: string,
-    env?: Record<string, string>,
-    host?: Pick<NodeOptions, 'routes' | 'nameservers'>,
-  ): Promise<IpamNode>;
+  node(nodeId: string, env?: Record<string, string>): Promise<IpamNode>;
   /** Closes a node before the test ends (a plugin restart); the teardown leaves it alone. */
   stop(node: IpamNode): Promise<void>;
 }
@@ -273,8 +269,8 @@ export function nodesEachTest(
     get raw() {
       return now().raw;
     },
-    async node(nodeId, env = defaultEnv, host = {}) {
-      const n = await startNode({ nodeId, endpoints, prefix: now().prefix, env, ...host });
+    async node(nodeId, env = defaultEnv) {
+      const n = await startNode({ nodeId, endpoints, prefix: now().prefix, env });
       nodes.push(n);
       return n;
     },

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { HostNetworkConflict } from '#app/ipam';
 import { uniquePrefix } from '../support/prefix.js';
-import { nodesEachTest, RawEtcd, startNode, type IpamNode, type NodeOptions } from './harness.js';
+import { RawEtcd, startNode, type IpamNode, type NodeOptions } from './harness.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -127,51 +127,5 @@ describe("pools and this host's routes and nameservers", () => {
       v6: false,
     });
     expect(reply.pool).toBe(pool);
-  });
-});
-
-/** A dynamic IPv6 pool of a local network, shared by name. */
-const v6 = (network: string) => ({
-  options: { network },
-  v6: true,
-  addressSpace: 'kontenalocal',
-});
-
-/**
- * dockerd checks no IPv6 pool against the host, but a container network that hides a network the
- * host reaches (its LAN's /64) cuts the host off from it: new dynamic IPv6 subnets avoid this
- * host's on-link IPv6 routes too.
- */
-describe("dynamic IPv6 pools and this host's IPv6 routes", () => {
-  const each = nodesEachTest('host-routes6', endpoints);
-  const supernet6 = { KONTENA_IPAM_SUPERNET6: 'fd00:90::/56' };
-
-  it.each<{ name: string; env: Env; pools: string[] }>([
-    {
-      name: 'skip the routes',
-      env: supernet6,
-      pools: ['fd00:90:0:2::/64', 'fd00:90:0:4::/64'],
-    },
-    {
-      name: 'not skip them with KONTENA_IPAM_AVOID_HOST_ROUTES=false',
-      env: { ...supernet6, KONTENA_IPAM_AVOID_HOST_ROUTES: 'false' },
-      pools: ['fd00:90::/64', 'fd00:90:0:1::/64'],
-    },
-  ])('should $name', async ({ env, pools }) => {
-    const c = await each.node('node-c', env, {
-      routes: ['10.80.0.0/24', 'fd00:90::/63', 'fd00:90:0:3::/64'],
-    });
-    const got = [
-      (await c.pools.requestPool(v6('one'))).pool,
-      (await c.pools.requestPool(v6('two'))).pool,
-    ];
-    expect(got).toEqual(pools);
-  });
-
-  it('should still join a shared IPv6 pool that overlaps a route of this host', async () => {
-    const a = await each.node('node-a', supernet6);
-    expect((await a.pools.requestPool(v6('lan'))).pool).toBe('fd00:90::/64');
-    const c = await each.node('node-c', supernet6, { routes: ['fd00:90::/64'] });
-    expect((await c.pools.requestPool(v6('lan'))).pool).toBe('fd00:90::/64');
   });
 });

@@ -6,7 +6,6 @@ import { Prefix } from '#app/net';
 import {
   firstOverlap,
   hostReservations,
-  parseProcNetIpv6Route,
   parseProcNetRoute,
   parseResolvConf,
   ProcHostNetworks,
@@ -60,58 +59,6 @@ describe('parseProcNetRoute', () => {
     },
   ])('should read $name', ({ lines, routes }) => {
     expect(parseProcNetRoute([header, ...lines].join('\n'))).toEqual(routes);
-  });
-});
-
-/** One /proc/net/ipv6_route line: destination, length, source, length, next hop, metric, …, flags. */
-const route6 = (dest: string, length: string, flags: string, hop = '0'.repeat(32)): string =>
-  `${dest} ${length} ${'0'.repeat(32)} 00 ${hop} 00000100 00000001 00000000 ${flags}     eth0`;
-const FD00 = 'fd000000000000000000000000000000';
-
-describe('parseProcNetIpv6Route', () => {
-  it.each([
-    { name: 'empty file', lines: [], routes: [] },
-    { name: 'an on-link /64', lines: [route6(FD00, '40', '00000001')], routes: ['fd00::/64'] },
-    {
-      name: 'an on-link /48 with host bits in the destination',
-      lines: [route6('fd000001000200030000000000000000', '30', '00000001')],
-      routes: ['fd00:1:2::/48'],
-    },
-    {
-      name: 'the same route twice (two devices)',
-      lines: [route6(FD00, '40', '00000001'), route6(FD00, '40', '00000001')],
-      routes: ['fd00::/64'],
-    },
-    {
-      name: 'the default route via a gateway',
-      lines: [route6('0'.repeat(32), '00', '00000003', 'fd000000000000000000000000000001')],
-      routes: [],
-    },
-    {
-      name: 'a /56 via a gateway',
-      lines: [route6('fd120000000000000000000000000000', '38', '00000003')],
-      routes: [],
-    },
-    {
-      name: "this host's own address (local)",
-      lines: [route6(FD00, '80', '80200001')],
-      routes: [],
-    },
-    { name: 'a route that is down', lines: [route6(FD00, '40', '00000000')], routes: [] },
-    { name: 'an unreachable (reject) route', lines: [route6(FD00, '40', '00200201')], routes: [] },
-    {
-      name: 'link-local',
-      lines: [route6('fe800000000000000000000000000000', '40', '00000001')],
-      routes: [],
-    },
-    {
-      name: 'multicast',
-      lines: [route6('ff000000000000000000000000000000', '08', '00000001')],
-      routes: [],
-    },
-    { name: 'garbage', lines: ['nonsense', route6('zz'.repeat(16), '40', '00000001')], routes: [] },
-  ])('should read $name', ({ lines, routes }) => {
-    expect(parseProcNetIpv6Route(lines.join('\n'))).toEqual(routes);
   });
 });
 
@@ -180,40 +127,15 @@ describe('ProcHostNetworks.nameservers', () => {
   });
 });
 
-describe('ProcHostNetworks.onLinkRoutes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'routes-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('should read the IPv4 routes, then the IPv6 ones', async () => {
-    const host = new ProcHostNetworks();
-    host.routePath = join(dir, 'route');
-    host.route6Path = join(dir, 'ipv6_route');
-    writeFileSync(
-      host.routePath,
-      `${header}\neth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`,
-    );
-    writeFileSync(host.route6Path, `${route6(FD00, '40', '00000001')}\n`);
-    expect(await host.onLinkRoutes()).toEqual(['192.168.0.0/24', 'fd00::/64']);
-  });
-
-  it('should read none from files that are not there', async () => {
-    const host = new ProcHostNetworks();
-    host.routePath = join(dir, 'missing');
-    host.route6Path = join(dir, 'missing6');
-    expect(await host.onLinkRoutes()).toEqual([]);
-  });
-});
-
 describe('firstOverlap of hostReservations', () => {
   const routes = ['10.80.0.0/24', '192.168.0.0/16', 'fd00::/64', 'nonsense'];
   const nameservers = ['10.90.0.53', 'fe80::1', 'bogus'];
   const reserved = hostReservations(routes, nameservers);
 
-  it('should keep the routes of both families and the IPv4 nameservers, routes first', () => {
+  it('should keep the IPv4 routes and nameservers, routes first', () => {
     expect(reserved.map((r) => [r.prefix.toString(), r.what])).toEqual([
       ['10.80.0.0/24', "this host's on-link route 10.80.0.0/24"],
       ['192.168.0.0/16', "this host's on-link route 192.168.0.0/16"],
-      ['fd00::/64', "this host's on-link route fd00::/64"],
       ['10.90.0.53/32', "the nameserver 10.90.0.53 in this host's resolv.conf"],
     ]);
   });

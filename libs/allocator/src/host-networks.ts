@@ -8,17 +8,12 @@ import { Addr, Prefix } from '#app/net';
  * and CheckRouteOverlaps): this host's on-link IPv4 routes (the default route aside; a route via
  * a gateway does not count) and the nameservers of its resolv.conf. A pool that overlaps one of
  * them is held while dockerd asks again. New dynamic subnets avoid them, and an existing shared
- * pool that overlaps one is refused in the local address space (PoolAllocator). dockerd checks
- * no IPv6 route; new dynamic IPv6 subnets avoid this host's on-link IPv6 routes all the same, so
- * that a container's network never hides one the host reaches (a LAN's /64, say).
+ * pool that overlaps one is refused in the local address space (PoolAllocator).
  */
 export const HOST_NETWORKS = Symbol('HOST_NETWORKS');
 
 export interface HostNetworks {
-  /**
-   * On-link routes as CIDR strings ("172.17.0.0/16", "fd00:1::/64"), IPv4 and IPv6; never a
-   * default route, nor an IPv6 link-local, multicast or single-address (local) route.
-   */
+  /** On-link IPv4 routes as CIDR strings ("172.17.0.0/16"); the default route is never one. */
   onLinkRoutes(): Promise<string[]>;
   /** The nameservers of this host's resolv.conf as dockerd reads it ("10.0.0.2"). */
   nameservers(): Promise<string[]>;
@@ -31,7 +26,7 @@ export interface HostReservation {
   what: string;
 }
 
-/** The on-link routes (both families) and IPv4 nameservers (each a /32), routes first. */
+/** The on-link routes and IPv4 nameservers (each a /32) as reservations, routes first. */
 export function hostReservations(
   routes: readonly string[],
   nameservers: readonly string[],
@@ -39,7 +34,7 @@ export function hostReservations(
   const out: HostReservation[] = [];
   for (const route of routes) {
     const prefix = Prefix.tryParse(route);
-    if (prefix) {
+    if (prefix?.family === 4) {
       out.push({ prefix, what: `this host's on-link route ${prefix.toString()}` });
     }
   }
@@ -90,47 +85,6 @@ export function parseProcNetRoute(text: string): string[] {
     const length = maskLength(mask);
     if (length !== undefined) {
       routes.add(`${destination}/${length}`);
-    }
-  }
-  return [...routes];
-}
-
-/** Flags of /proc/net/ipv6_route (linux include/uapi/linux/ipv6_route.h, route.h). */
-const RTF6_UP = 0x1;
-const RTF6_GATEWAY = 0x2;
-const RTF6_REJECT = 0x200;
-const RTF6_LOCAL = 0x80000000;
-/** Where no container network goes anyway: link-local (RFC 4291) and multicast. */
-const NOT_ROUTES6 = [Prefix.parse('fe80::/10'), Prefix.parse('ff00::/8')];
-
-/**
- * Parses /proc/net/ipv6_route: destination (32 hex digits, network order), its length (hex),
- * …, flags, device. A route that is up, without a gateway, not a reject (unreachable) or local
- * (this host's own address) route, and neither default, link-local nor multicast, is on-link.
- */
-export function parseProcNetIpv6Route(text: string): string[] {
-  const routes = new Set<string>();
-  for (const line of text.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 10) {
-      continue;
-    }
-    const [dest, lengthHex, , , , , , , flagsHex] = cols;
-    const length = parseInt(lengthHex ?? '', 16);
-    const flags = parseInt(flagsHex ?? '', 16);
-    if (!/^[0-9a-f]{32}$/i.test(dest ?? '') || !/^[0-9a-f]{8}$/i.test(flagsHex ?? '')) {
-      continue;
-    }
-    if (
-      (flags & RTF6_UP) === 0 ||
-      (flags & (RTF6_GATEWAY | RTF6_REJECT | RTF6_LOCAL)) !== 0 ||
-      !(length > 0 && length < 128)
-    ) {
-      continue;
-    }
-    const prefix = Prefix.of(Addr.fromBigInt(6, BigInt(`0x${dest ?? ''}`)), length).masked();
-    if (!NOT_ROUTES6.some((r) => r.overlaps(prefix))) {
-      routes.add(prefix.toString());
     }
   }
   return [...routes];
@@ -187,7 +141,6 @@ export function parseResolvConf(text: string): string[] {
 @Injectable()
 export class ProcHostNetworks implements HostNetworks {
   routePath = '/proc/net/route';
-  route6Path = '/proc/net/ipv6_route';
   resolvConfPath = '/etc/resolv.conf';
   /** Where systemd-resolved writes the nameservers it uses (moby/moby resolvconf, Path). */
   systemdResolvConfPath = '/run/systemd/resolve/resolv.conf';
@@ -195,10 +148,7 @@ export class ProcHostNetworks implements HostNetworks {
   onLinkRoutes(): Promise<string[]> {
     // A small file the kernel renders from memory: read at once, rather than through four
     // thread-pool round trips (open, stat, read, close) on every dynamic RequestPool.
-    return Promise.resolve([
-      ...parseProcNetRoute(readOrEmpty(this.routePath)),
-      ...parseProcNetIpv6Route(readOrEmpty(this.route6Path)),
-    ]);
+    return Promise.resolve(parseProcNetRoute(readOrEmpty(this.routePath)));
   }
 
   nameservers(): Promise<string[]> {

@@ -293,8 +293,7 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   private async checkDockerKeepsIt(call: PoolCall, pool: StoredPool): Promise<void> {
     const subnet = Prefix.tryParse(pool.record.subnet);
-    // dockerd checks only IPv4 pools against the host (host-networks.ts).
-    if (call.wanted.addressSpace !== 'local' || call.wanted.subnet || call.wanted.v6 || !subnet) {
+    if (call.wanted.addressSpace !== 'local' || call.wanted.subnet || !subnet) {
       return;
     }
     const clash = firstOverlap(subnet, await this.hostReserved());
@@ -323,21 +322,18 @@ export class PoolAllocator implements OnModuleDestroy {
     call: PoolCall,
     view: SubnetView,
   ): Promise<{ tried: readonly Supernet[]; subnet?: Prefix }> {
-    // The reserved subnets come sorted from the view (sorted once per change, not per call:
-    // with 1,000 pools sorting was most of this); this host's few on-link routes and
-    // nameservers are sorted here and merged in each sweep.
-    const host = (await this.hostReserved()).map((r) => r.prefix);
-    const withHost = (pools: SortedIntervals, family: 4 | 6): SortedIntervals[] =>
-      host.length > 0 ? [pools, sortedIntervals(host, family)] : [pools];
     if (!call.wanted.v6) {
-      const lists = withHost(view.intervals, 4);
+      const host = (await this.hostReserved()).map((r) => r.prefix);
+      // The reserved subnets come sorted from the view (sorted once per change, not per call:
+      // with 1,000 pools sorting was most of this); this host's few on-link routes and
+      // nameservers are sorted here and merged in each sweep.
+      const lists = host.length > 0 ? [view.intervals, sortedIntervals(host, 4)] : [view.intervals];
       const subnet = firstFreeInList(this.supernets, call.wanted.subnetLength, lists);
       return { tried: this.supernets, ...(subnet && { subnet }) };
     }
     const supernets = await this.supernet6.get(call.deadline);
     checkSubnetLength(call.wanted, supernets); // the cluster's ULA, now that it is known
-    const lists = withHost(view.intervals6, 6);
-    const subnet = firstFreeInList(supernets, call.wanted.subnet6Length, lists);
+    const subnet = firstFreeInList(supernets, call.wanted.subnet6Length, [view.intervals6]);
     return { tried: supernets, ...(subnet && { subnet }) };
   }
 }
