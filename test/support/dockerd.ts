@@ -194,11 +194,29 @@ function cleanupGlobalsSync(): void {
       removeEmptyDirsSync('/run/containerd');
     }
   }
-  // util-linux's umount creates /run/mount (for its utab) on first use.
-  if (!g.runMountExisted && existsSync('/run/mount')) {
-    const entries = readdirSync('/run/mount');
-    if (entries.every((e) => e.startsWith('utab'))) {
-      rmSync('/run/mount', { recursive: true, force: true });
+  if (!g.runMountExisted) {
+    removeRunMount();
+  }
+}
+
+/** util-linux's umount creates /run/mount (for its utab) on first use: removes it again. */
+function removeRunMount(): void {
+  if (existsSync('/run/mount') && readdirSync('/run/mount').every((e) => e.startsWith('utab'))) {
+    rmSync('/run/mount', { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn`, which may call umount; when /run/mount did not exist before, it does not after
+ * (for tests and sweeps that unmount outside a host's own cleanup).
+ */
+export function keepingRunMountAbsent<T>(fn: () => T): T {
+  const existed = existsSync('/run/mount');
+  try {
+    return fn();
+  } finally {
+    if (!existed) {
+      removeRunMount();
     }
   }
 }
@@ -415,6 +433,10 @@ function forceCleanupSync(s: HostState, ours = true): string[] {
  * tests, whoever made them (a dead engine, or `npm run dev`'s plugin for its socket).
  */
 export function sweepStaleDockerFixtures(): string[] {
+  return keepingRunMountAbsent(sweepStale);
+}
+
+function sweepStale(): string[] {
   const swept: string[] = [];
   for (const { dir, info } of staleFixtureDirs(baseDir(), DIR_PREFIX)) {
     // Only names this module makes: never sweep a cgroup or netns named by someone else.
