@@ -20,6 +20,20 @@ const endpoints = inject('etcdEndpoints');
 /** The address of a RequestAddress reply (`ip/len`). */
 const ip = (reply: string): string => reply.split('/')[0] ?? '';
 
+/** The keys of both pools of the dual-stack network `dual`, without nonces. */
+function dualKeys(state: Record<string, unknown>): Record<string, unknown> {
+  return withoutNonces(
+    Object.fromEntries(Object.entries(state).filter(([k]) => k.includes('dual'))),
+  );
+}
+
+/** RequestPool of one side of the dual-stack network `dual`. */
+const dual = (v6: boolean) => ({
+  options: { network: 'dual' },
+  pool: v6 ? 'fd00:81::/64' : '10.84.0.0/24',
+  v6,
+});
+
 /** The keys of pool blue, without nonces. */
 function blueKeys(state: Record<string, unknown>): Record<string, unknown> {
   return withoutNonces(
@@ -216,11 +230,6 @@ describe('kontena-ipam-ctl repair', () => {
   });
 
   it('should register again both pools of a dual-stack network, as the plugin had written them', async () => {
-    const dual = (v6: boolean) => ({
-      options: { network: 'dual' },
-      pool: v6 ? 'fd00:81::/64' : '10.84.0.0/24',
-      v6,
-    });
     await a.pools.requestPool(dual(false));
     await a.pools.requestPool(dual(true));
     const mac = '02:42:0a:54:00:02';
@@ -238,8 +247,6 @@ describe('kontena-ipam-ctl repair', () => {
         endpoints: [{ name: 'web', ipv4: ip(v4.address), ipv6: ip(v6.address), mac }],
       }),
     ];
-    const dualKeys = (state: Record<string, unknown>) =>
-      withoutNonces(Object.fromEntries(Object.entries(state).filter(([k]) => k.includes('dual'))));
     const before = dualKeys(await raw.state());
     expect(Object.keys(before)).toContain('addresses/dual:v6/fd00:81::20');
     await raw.client.delete().prefix(`${prefix}/`);
