@@ -31,7 +31,7 @@ export interface PluginOnPrefix {
   readonly plugin: PluginProcess;
   /** The plugin's driver name (its socket is `plugin.socketPath`). */
   readonly driver: string;
-  /** Undoes the set-up, last step first; see the start functions. */
+  /** Undoes the set-up, last step first (once: a second call waits for the first). */
   stop(): Promise<void>;
 }
 
@@ -97,7 +97,9 @@ async function pluginOnPrefix(opts: PluginOnPrefixOptions, steps: Step[]): Promi
     },
   });
   steps.push(() => plugin.stop());
-  return { prefix, raw, plugin, driver: plugin.driverName, stop: () => undo(steps) };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= undo(steps));
+  return { prefix, raw, plugin, driver: plugin.driverName, stop };
 }
 
 /** Starts whatever `start` pushes steps for; on a failure, undoes what had started. */
