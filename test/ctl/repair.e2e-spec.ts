@@ -1,17 +1,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
 import { repairCommand } from '../../apps/ctl/src/repair/repair.command.js';
-import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
+import type { PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, withoutNonces } from '../int/harness.js';
+import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
 import {
   BUSYBOX_IMAGE,
   ensureBusyboxImage,
-  registerPluginSpec,
   startDockerd,
   type DockerHost,
 } from '../support/dockerd.js';
 import { capture } from './capture.js';
-import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
 const NODE = 'docker-1';
@@ -24,8 +23,8 @@ const NODE = 'docker-1';
  */
 describe('kontena-ipam-ctl repair with a real dockerd', () => {
   let host: DockerHost;
+  let fixture: DockerPlugin;
   let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
   let prefix: string;
 
@@ -39,23 +38,11 @@ describe('kontena-ipam-ctl repair with a real dockerd', () => {
   });
 
   beforeEach(async () => {
-    prefix = uniquePrefix('repair-e2e');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: NODE, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
-    unregister = registerPluginSpec(plugin.driverName, plugin.socketPath);
+    fixture = await startDockerWithPlugin({ endpoints, nodeId: NODE, label: 'repair-e2e', host });
+    ({ plugin, raw, prefix } = fixture);
   });
 
-  afterEach(async () => {
-    // Containers and networks first: a stopped plugin would make `network rm` hang.
-    await host.docker(['rm', '-f', 'c1'], { allowFail: true });
-    await host.docker(['network', 'rm', 'repaired'], { allowFail: true });
-    await unregister();
-    await plugin.stop();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterEach(() => fixture?.stop());
 
   it('should register a network and its container again after etcd lost them', async () => {
     await host.docker([
