@@ -134,15 +134,15 @@ export function startDockerWithPlugin(opts: DockerPluginOptions): Promise<Docker
     const fixture = await pluginOnPrefix(opts, steps);
     const unregister = registerPluginSpec(fixture.driver, fixture.plugin.socketPath);
     steps.push(unregister);
-    let host = opts.host;
-    if (host) {
-      steps.push(() => removeContainersAndNetworks(opts.host!));
-    } else {
-      host = await startDockerd({ netns: opts.netns ?? true, name: opts.name });
-      steps.push(() => host!.stop());
-      if (opts.busybox ?? true) {
-        await ensureBusyboxImage(host);
-      }
+    if (opts.host) {
+      const host = opts.host;
+      steps.push(() => removeContainersAndNetworks(host));
+      return { ...fixture, host };
+    }
+    const host = await startDockerd({ netns: opts.netns ?? true, name: opts.name });
+    steps.push(() => host.stop());
+    if (opts.busybox ?? true) {
+      await ensureBusyboxImage(host);
     }
     return { ...fixture, host };
   });
