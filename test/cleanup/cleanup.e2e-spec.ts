@@ -1,16 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 import type { CleanupReport, PoolReport } from '../../apps/cleanup/src/report.js';
 import { pluginCall, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, startNode } from '../int/harness.js';
 import { containerOptions } from '../support/docker-calls.js';
-import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
+import { dockerWithPluginEachTest } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
 import { freePorts } from '../support/etcd.js';
 import { runCleanupCli, startCleanupCli, waitForStderr } from './cleanup-process.js';
 
@@ -36,28 +31,17 @@ function reasonOf(report: CleanupReport, ip: string): string | undefined {
  */
 describe('kontena-ipam-cleanup with a real dockerd', () => {
   let host: DockerHost;
-  let fixture: DockerPlugin;
   let plugin: PluginProcess;
   let raw: RawEtcd;
   let prefix: string;
   let driver: string;
 
-  beforeAll(async () => {
-    host = await startDockerd({ netns: true, name: 'cleanup' });
-    await ensureBusyboxImage(host);
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  beforeEach(async () => {
-    fixture = await startDockerWithPlugin({ endpoints, nodeId: NODE, label: 'cleanup-e2e', host });
-    ({ plugin, raw, prefix, driver } = fixture);
-  });
-
-  // The fixture's stop removes containers and networks first: `network rm` hangs with no plugin.
-  afterEach(() => fixture?.stop());
+  dockerWithPluginEachTest(
+    { endpoints, nodeId: NODE, label: 'cleanup-e2e', name: 'cleanup' },
+    (f) => {
+      ({ host, plugin, raw, prefix, driver } = f);
+    },
+  );
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     NODE_ID: NODE,

@@ -1,15 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 import { repairCommand } from '../../apps/ctl/src/repair/repair.command.js';
 import type { PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, withoutNonces } from '../int/harness.js';
-import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
+import { dockerWithPluginEachTest } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
 import { capture } from './capture.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -23,26 +18,16 @@ const NODE = 'docker-1';
  */
 describe('kontena-ipam-ctl repair with a real dockerd', () => {
   let host: DockerHost;
-  let fixture: DockerPlugin;
   let plugin: PluginProcess;
   let raw: RawEtcd;
   let prefix: string;
 
-  beforeAll(async () => {
-    host = await startDockerd({ netns: true, name: 'repair' });
-    await ensureBusyboxImage(host);
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  beforeEach(async () => {
-    fixture = await startDockerWithPlugin({ endpoints, nodeId: NODE, label: 'repair-e2e', host });
-    ({ plugin, raw, prefix } = fixture);
-  });
-
-  afterEach(() => fixture?.stop());
+  dockerWithPluginEachTest(
+    { endpoints, nodeId: NODE, label: 'repair-e2e', name: 'repair' },
+    (f) => {
+      ({ host, plugin, raw, prefix } = f);
+    },
+  );
 
   it('should register a network and its container again after etcd lost them', async () => {
     await host.docker([

@@ -1,6 +1,8 @@
 // The set-up most e2e specs share: the built plugin on a fresh etcd key prefix, and, for those
 // that go through Docker, a private dockerd that finds that plugin as its IPAM driver
 // (README.md in this folder, "The built plugin on a prefix").
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+
 import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd } from '../int/harness.js';
 import {
@@ -145,6 +147,40 @@ export function startDockerWithPlugin(opts: DockerPluginOptions): Promise<Docker
       await ensureBusyboxImage(host);
     }
     return { ...fixture, host };
+  });
+}
+
+/**
+ * Registers in the calling `describe`: one new dockerd for all its tests (beforeAll; `netns`,
+ * `name`, `busybox` as in {@link startDockerWithPlugin}), and for each test a plugin on a fresh
+ * prefix as that engine's IPAM driver (beforeEach: {@link startDockerWithPlugin} with `host`),
+ * handed to `use`. afterEach stops that test's fixture, afterAll the engine.
+ */
+export function dockerWithPluginEachTest(
+  opts: Omit<DockerPluginOptions, 'host'>,
+  use: (fixture: DockerPlugin) => void,
+): void {
+  let host: DockerHost | undefined;
+  let fixture: DockerPlugin | undefined;
+  beforeAll(async () => {
+    host = await startDockerd({ netns: opts.netns ?? true, name: opts.name });
+    if (opts.busybox ?? true) {
+      await ensureBusyboxImage(host);
+    }
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+  beforeEach(async () => {
+    if (!host) {
+      throw new Error('dockerWithPluginEachTest: the engine did not start');
+    }
+    fixture = await startDockerWithPlugin({ ...opts, host });
+    use(fixture);
+  });
+  afterEach(async () => {
+    await fixture?.stop();
+    fixture = undefined;
   });
 }
 
