@@ -3,14 +3,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import type { CheckReport } from '../../apps/cleanup/src/check.js';
-import { pluginCall, startPlugin } from '../e2e/plugin-process.js';
+import { pluginCall } from '../e2e/plugin-process.js';
 import { RawEtcd } from '../int/harness.js';
-import { uniquePrefix } from '../support/prefix.js';
+import { startPluginOnPrefix, type PluginOnPrefix } from '../support/docker-fixture.js';
 import { runCleanupCli } from './cleanup-process.js';
 
 const endpoints = inject('etcdEndpoints');
 
 describe('kontena-ipam-cleanup --check with IPv6 pools', () => {
+  let fixture: PluginOnPrefix;
   let raw: RawEtcd;
   let prefix: string;
   const env = (): Record<string, string> => ({
@@ -23,11 +24,9 @@ describe('kontena-ipam-cleanup --check with IPv6 pools', () => {
   });
 
   beforeAll(async () => {
-    prefix = uniquePrefix('check-v6');
-    raw = new RawEtcd(endpoints, prefix);
-    const plugin = await startPlugin({
-      env: { NODE_ID: 'node-a', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
+    fixture = await startPluginOnPrefix({ endpoints, nodeId: 'node-a', label: 'check-v6' });
+    ({ prefix, raw } = fixture);
+    const { plugin } = fixture;
     try {
       const call = async (method: string, body: unknown): Promise<Record<string, unknown>> => {
         const reply = await pluginCall(plugin.socketPath, method, body, { timeoutMs: 30_000 });
@@ -52,10 +51,7 @@ describe('kontena-ipam-cleanup --check with IPv6 pools', () => {
     }
   });
 
-  afterAll(async () => {
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   it('should find the store consistent, and show the cluster supernet', async () => {
     const supernet = (

@@ -1,18 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 import type { CleanupReport, PoolReport } from '../../apps/cleanup/src/report.js';
-import { pluginCall, startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
+import { pluginCall, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, startNode } from '../int/harness.js';
 import { containerOptions } from '../support/docker-calls.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  registerPluginSpec,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
+import { dockerWithPluginEachTest } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
 import { freePorts } from '../support/etcd.js';
-import { uniquePrefix } from '../support/prefix.js';
 import { runCleanupCli, startCleanupCli, waitForStderr } from './cleanup-process.js';
 
 const endpoints = inject('etcdEndpoints');
@@ -38,47 +32,16 @@ function reasonOf(report: CleanupReport, ip: string): string | undefined {
 describe('kontena-ipam-cleanup with a real dockerd', () => {
   let host: DockerHost;
   let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
   let prefix: string;
   let driver: string;
 
-  beforeAll(async () => {
-    host = await startDockerd({ netns: true, name: 'cleanup' });
-    await ensureBusyboxImage(host);
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  beforeEach(async () => {
-    prefix = uniquePrefix('cleanup-e2e');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: NODE, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
-    driver = plugin.driverName;
-    unregister = registerPluginSpec(driver, plugin.socketPath);
-  });
-
-  afterEach(async () => {
-    // Containers and networks first: a stopped plugin would make `network rm` hang.
-    const containers = (await host.docker(['ps', '-aq'], { allowFail: true })).stdout.trim();
-    if (containers) {
-      await host.docker(['rm', '-f', ...containers.split(/\s+/)], { allowFail: true });
-    }
-    const networks = (
-      await host.docker(['network', 'ls', '--filter', 'driver=bridge', '-q'], { allowFail: true })
-    ).stdout.trim();
-    if (networks) {
-      await host.docker(['network', 'rm', ...networks.split(/\s+/)], { allowFail: true });
-    }
-    await unregister();
-    await plugin.stop();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  dockerWithPluginEachTest(
+    { endpoints, nodeId: NODE, label: 'cleanup-e2e', name: 'cleanup' },
+    (f) => {
+      ({ host, plugin, raw, prefix, driver } = f);
+    },
+  );
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     NODE_ID: NODE,

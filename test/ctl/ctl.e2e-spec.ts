@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CTL_MAIN, runCleanupCli } from '../cleanup/cleanup-process.js';
-import { pluginCall, startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
+import { pluginCall, type PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd } from '../int/harness.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  registerPluginSpec,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
+import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
 import { freePorts } from '../support/etcd.js';
-import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
 const NODE = 'ctl-1';
@@ -22,33 +16,23 @@ const NODE = 'ctl-1';
  * one; show --ip names the container; the exit statuses of bad usage and of etcd down.
  */
 describe('kontena-ipam-ctl with a real dockerd', () => {
+  let fixture: DockerPlugin;
   let host: DockerHost;
   let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
   let prefix: string;
 
   beforeAll(async () => {
-    host = await startDockerd({ netns: true, name: 'ctl' });
-    await ensureBusyboxImage(host);
-    prefix = uniquePrefix('ctl-e2e');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: NODE, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
+    fixture = await startDockerWithPlugin({
+      endpoints,
+      nodeId: NODE,
+      label: 'ctl-e2e',
+      name: 'ctl',
     });
-    unregister = registerPluginSpec(plugin.driverName, plugin.socketPath);
+    ({ host, plugin, raw, prefix } = fixture);
   });
 
-  afterAll(async () => {
-    // Containers and networks first: a stopped plugin would make `network rm` hang.
-    await host?.docker(['rm', '-f', 'web'], { allowFail: true });
-    await host?.docker(['network', 'rm', 'kontena'], { allowFail: true });
-    await unregister?.();
-    await plugin?.stop();
-    await host?.stop();
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     NODE_ID: NODE,

@@ -1,17 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 import { repairCommand } from '../../apps/ctl/src/repair/repair.command.js';
-import { startPlugin, type PluginProcess } from '../e2e/plugin-process.js';
+import type { PluginProcess } from '../e2e/plugin-process.js';
 import { RawEtcd, withoutNonces } from '../int/harness.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  registerPluginSpec,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
+import { dockerWithPluginEachTest } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
 import { capture } from './capture.js';
-import { uniquePrefix } from '../support/prefix.js';
 
 const endpoints = inject('etcdEndpoints');
 const NODE = 'docker-1';
@@ -25,37 +19,15 @@ const NODE = 'docker-1';
 describe('kontena-ipam-ctl repair with a real dockerd', () => {
   let host: DockerHost;
   let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
   let prefix: string;
 
-  beforeAll(async () => {
-    host = await startDockerd({ netns: true, name: 'repair' });
-    await ensureBusyboxImage(host);
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  beforeEach(async () => {
-    prefix = uniquePrefix('repair-e2e');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: NODE, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
-    unregister = registerPluginSpec(plugin.driverName, plugin.socketPath);
-  });
-
-  afterEach(async () => {
-    // Containers and networks first: a stopped plugin would make `network rm` hang.
-    await host.docker(['rm', '-f', 'c1'], { allowFail: true });
-    await host.docker(['network', 'rm', 'repaired'], { allowFail: true });
-    await unregister();
-    await plugin.stop();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  dockerWithPluginEachTest(
+    { endpoints, nodeId: NODE, label: 'repair-e2e', name: 'repair' },
+    (f) => {
+      ({ host, plugin, raw, prefix } = f);
+    },
+  );
 
   it('should register a network and its container again after etcd lost them', async () => {
     await host.docker([

@@ -7,15 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { runCleanupCli } from '../cleanup/cleanup-process.js';
 import { RawEtcd } from '../int/harness.js';
-import {
-  BUSYBOX_IMAGE,
-  ensureBusyboxImage,
-  registerPluginSpec,
-  startDockerd,
-  type DockerHost,
-} from '../support/dockerd.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { startPlugin, type PluginProcess } from './plugin-process.js';
+import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
+import type { PluginProcess } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 const NET = 'auxnet';
@@ -28,46 +22,42 @@ interface Host {
   node: string;
   docker: DockerHost;
   plugin: PluginProcess;
-  unregister: () => Promise<void>;
 }
 
 describe('aux addresses on two real dockerd hosts', () => {
   let prefix: string;
   let raw: RawEtcd;
   const hosts: Host[] = [];
+  const fixtures: DockerPlugin[] = [];
 
+  /** A host of its own; the second one on the first one's prefix. */
   const start = async (name: string, node: string): Promise<Host> => {
-    const docker = await startDockerd({ netns: true, name });
-    const plugin = await startPlugin({
-      env: { NODE_ID: node, ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
-    const host = {
+    const fixture = await startDockerWithPlugin({
+      endpoints,
+      nodeId: node,
       name,
-      node,
-      docker,
-      plugin,
-      unregister: registerPluginSpec(plugin.driverName, plugin.socketPath),
-    };
+      ...(fixtures[0] ? { sharedPrefix: fixtures[0].prefix } : { label: 'aux-hosts' }),
+    });
+    fixtures.push(fixture);
+    const host = { name, node, docker: fixture.host, plugin: fixture.plugin };
     hosts.push(host);
-    await ensureBusyboxImage(docker);
     return host;
   };
 
   beforeAll(async () => {
-    prefix = uniquePrefix('aux-hosts');
-    raw = new RawEtcd(endpoints, prefix);
     await start('aux1', 'docker-1');
+    ({ prefix, raw } = fixtures[0]!);
     await start('aux2', 'docker-2');
   }, 180_000);
 
   afterAll(async () => {
-    for (const h of hosts) {
-      await h.docker.stop();
-      await h.unregister();
-      await h.plugin.stop();
+    // The second host first: the first one's stop deletes the keys of the prefix they share.
+    const [first, second] = fixtures;
+    try {
+      await second?.stop();
+    } finally {
+      await first?.stop();
     }
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
   }, 120_000);
 
   const createNetwork = (h: Host) =>

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawEtcd } from '../int/harness.js';
 import {
-  ensureBusyboxImage,
   registerPluginSpec,
   startDockerd,
   BUSYBOX_IMAGE,
   type DockerHost,
 } from '../support/dockerd.js';
+import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
 import { startEtcd } from '../support/etcd.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { startPlugin, type PluginProcess } from './plugin-process.js';
+import { startPlugin } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -39,32 +38,22 @@ async function containerIp(host: DockerHost, container: string, network: string)
 }
 
 describe('through a real dockerd', () => {
+  let fixture: DockerPlugin;
   let host: DockerHost;
-  let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
-  let prefix: string;
   let driver: string;
 
   beforeAll(async () => {
-    prefix = uniquePrefix('docker');
-    raw = new RawEtcd(endpoints, prefix);
-    host = await startDockerd({ netns: true, name: 'e2e' });
-    await ensureBusyboxImage(host);
-    plugin = await startPlugin({
-      env: { NODE_ID: 'docker-1', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
+    fixture = await startDockerWithPlugin({
+      endpoints,
+      nodeId: 'docker-1',
+      label: 'docker',
+      name: 'e2e',
     });
-    driver = plugin.driverName;
-    unregister = registerPluginSpec(driver, plugin.socketPath);
+    ({ host, raw, driver } = fixture);
   });
 
-  afterAll(async () => {
-    await host?.stop();
-    await unregister?.();
-    await plugin?.stop();
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   it('should create the static network of the README and give containers addresses in its range', async () => {
     await host.docker([

@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Addr, Prefix } from '#app/net';
 import { RawEtcd } from '../int/harness.js';
-import {
-  ensureBusyboxImage,
-  registerPluginSpec,
-  startDockerd,
-  BUSYBOX_IMAGE,
-  type DockerHost,
-} from '../support/dockerd.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { startPlugin, type PluginProcess } from './plugin-process.js';
+import { BUSYBOX_IMAGE, type DockerHost } from '../support/dockerd.js';
+import { startDockerWithPlugin, type DockerPlugin } from '../support/docker-fixture.js';
 
 const endpoints = inject('etcdEndpoints');
 
@@ -35,35 +28,25 @@ async function endpointOf(host: DockerHost, container: string, network: string):
  * static subnets of both families, `--ip6`, and `docker network rm` freeing both pools.
  */
 describe('IPv6 through a real dockerd', () => {
+  let fixture: DockerPlugin;
   let host: DockerHost;
-  let plugin: PluginProcess;
-  let unregister: () => Promise<void>;
   let raw: RawEtcd;
-  let prefix: string;
   let driver: string;
 
   beforeAll(async () => {
-    prefix = uniquePrefix('docker-v6');
-    raw = new RawEtcd(endpoints, prefix);
-    host = await startDockerd({ netns: true, name: 'v6' });
-    await ensureBusyboxImage(host);
     // A driver name of its own: dockerd finds a socket in /run/docker/plugins before a spec file,
     // so `kontena-ipam` could reach a plugin installed on this host (the README's example was
     // made with driverName 'kontena-ipam' on a host without one).
-    plugin = await startPlugin({
-      env: { NODE_ID: 'docker-v6', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
+    fixture = await startDockerWithPlugin({
+      endpoints,
+      nodeId: 'docker-v6',
+      label: 'docker-v6',
+      name: 'v6',
     });
-    driver = plugin.driverName;
-    unregister = registerPluginSpec(driver, plugin.socketPath);
+    ({ host, raw, driver } = fixture);
   });
 
-  afterAll(async () => {
-    await host?.stop();
-    await unregister?.();
-    await plugin?.stop();
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   it('should create a dynamic dual-stack network and give containers both addresses', async () => {
     await host.docker([

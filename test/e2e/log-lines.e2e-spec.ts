@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RawEtcd } from '../int/harness.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { pluginCall, startPlugin, type PluginProcess } from './plugin-process.js';
+import { startPluginOnPrefix, type PluginOnPrefix } from '../support/docker-fixture.js';
+import { pluginCall, type PluginProcess } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 const NAME = 'com.docker.network.endpoint.name';
@@ -15,21 +14,17 @@ const FORGED = '2026-12-06T00:00:00.000Z INFO  [Forged]';
  * (libs/logging/src/log-format.ts); endpoint names with control characters are not even stored.
  */
 describe('log lines under hostile request fields', () => {
-  let prefix: string;
-  let raw: RawEtcd;
+  let fixture: PluginOnPrefix;
   let plugin: PluginProcess;
 
   beforeAll(async () => {
-    prefix = uniquePrefix('log-lines');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: {
-        NODE_ID: 'logs',
-        ETCD_ENDPOINT: endpoints.join(','),
-        ETCD_PREFIX: prefix,
-        LOG_LEVEL: 'debug',
-      },
+    fixture = await startPluginOnPrefix({
+      endpoints,
+      nodeId: 'logs',
+      label: 'log-lines',
+      env: { LOG_LEVEL: 'debug' },
     });
+    ({ plugin } = fixture);
     const pool = await pluginCall(plugin.socketPath, 'IpamDriver.RequestPool', {
       AddressSpace: 'kontenaglobal',
       Pool: '10.70.0.0/24',
@@ -42,11 +37,7 @@ describe('log lines under hostile request fields', () => {
     }
   });
 
-  afterAll(async () => {
-    await plugin?.stop();
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   it.each([
     { name: 'an endpoint name with a line feed', body: { Options: { [NAME]: `w\n${FORGED} x` } } },

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { RawEtcd } from '../int/harness.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { pluginCall, startPlugin, type PluginProcess } from './plugin-process.js';
+import { startPluginOnPrefix, type PluginOnPrefix } from '../support/docker-fixture.js';
+import { pluginCall, type PluginProcess } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -25,23 +24,15 @@ function parseScrape(text: string): Map<string, number> {
  * real etcd: every count, the pool gauges and the build are what the calls imply.
  */
 describe('the plugin on /metrics', () => {
+  let fixture: PluginOnPrefix;
   let plugin: PluginProcess;
-  let raw: RawEtcd;
-  let prefix: string;
 
   beforeAll(async () => {
-    prefix = uniquePrefix('metrics');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: 'metrics-1', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
+    fixture = await startPluginOnPrefix({ endpoints, nodeId: 'metrics-1', label: 'metrics' });
+    ({ plugin } = fixture);
   });
 
-  afterAll(async () => {
-    await plugin?.stop();
-    await raw?.client.delete().prefix(`${prefix}/`);
-    raw?.close();
-  });
+  afterAll(() => fixture?.stop());
 
   const call = async (method: string, body: unknown, status: number) => {
     const res = await pluginCall(plugin.socketPath, method, body, { timeoutMs: 30_000 });

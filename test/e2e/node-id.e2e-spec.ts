@@ -6,28 +6,22 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { RawEtcd, startRegistration, type RegisteredPlugin } from '../int/harness.js';
-import { uniquePrefix } from '../support/prefix.js';
-import { eventually, httpGet, startPlugin, type PluginProcess } from './plugin-process.js';
+import { startPluginOnPrefix, type PluginOnPrefix } from '../support/docker-fixture.js';
+import { eventually, httpGet, type PluginProcess } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 
 describe('the node-id check of /readyz', () => {
+  let fixture: PluginOnPrefix;
   let plugin: PluginProcess;
   let prefix: string;
   let raw: RawEtcd;
 
   beforeAll(async () => {
-    prefix = uniquePrefix('node-id');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: 'twin', ETCD_ENDPOINT: endpoints.join(','), ETCD_PREFIX: prefix },
-    });
+    fixture = await startPluginOnPrefix({ endpoints, nodeId: 'twin', label: 'node-id' });
+    ({ plugin, prefix, raw } = fixture);
   });
-  afterAll(async () => {
-    await plugin.stop();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
-  });
+  afterAll(() => fixture?.stop());
 
   const readyz = () => httpGet(`${plugin.healthUrl}/readyz`);
 

@@ -5,38 +5,33 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { RawEtcd } from '../int/harness.js';
-import { uniquePrefix } from '../support/prefix.js';
+import { startPluginOnPrefix, type PluginOnPrefix } from '../support/docker-fixture.js';
 import { startVersionProxy, type VersionProxy } from '../support/version-proxy.js';
-import {
-  eventually,
-  httpGet,
-  pluginCall,
-  startPlugin,
-  type PluginProcess,
-} from './plugin-process.js';
+import { eventually, httpGet, pluginCall, type PluginProcess } from './plugin-process.js';
 
 const endpoints = inject('etcdEndpoints');
 
 describe.skipIf(!endpoints[0]?.startsWith('http://'))('the plugin on etcd 3.2', () => {
   let proxy: VersionProxy;
+  let fixture: PluginOnPrefix;
   let plugin: PluginProcess;
-  let prefix: string;
   let raw: RawEtcd;
 
   beforeAll(async () => {
     proxy = await startVersionProxy(endpoints[0] ?? '');
     proxy.reportVersion('3.2.26');
-    prefix = uniquePrefix('old-etcd');
-    raw = new RawEtcd(endpoints, prefix);
-    plugin = await startPlugin({
-      env: { NODE_ID: 'old-etcd', ETCD_ENDPOINT: proxy.url, ETCD_PREFIX: prefix },
+    // The plugin talks to etcd through the proxy; the test's own client (raw) does not.
+    fixture = await startPluginOnPrefix({
+      endpoints,
+      nodeId: 'old-etcd',
+      label: 'old-etcd',
+      env: { ETCD_ENDPOINT: proxy.url },
     });
+    ({ plugin, raw } = fixture);
   });
   afterAll(async () => {
-    await plugin.stop();
-    await proxy.close();
-    await raw.client.delete().prefix(`${prefix}/`);
-    raw.close();
+    await fixture?.stop();
+    await proxy?.close();
   });
 
   const refusal = (): string =>
