@@ -21,7 +21,7 @@ function parseScrape(text: string): Map<string, number> {
 
 /**
  * GET /metrics of the built plugin after a known sequence of Docker calls over its socket, on a
- * real etcd: every count, the pool gauges and the build are what the calls imply.
+ * real etcd: every count, the pool and supernet gauges and the build are what the calls imply.
  */
 describe('the plugin on /metrics', () => {
   let fixture: PluginOnPrefix;
@@ -99,6 +99,12 @@ describe('the plugin on /metrics', () => {
       // the gateway and three addresses, one released
       allocated: get('kontena_ipam_pool_allocated{pool="mx",family="ipv4"}'),
       build: get(`kontena_ipam_build_info{version="${VERSION}"}`),
+      // the default supernet's /24s, one carved (mx); no IPv6 supernet read yet
+      supernetSubnets: get('kontena_ipam_supernet_subnets{supernet="10.80.0.0/12",family="ipv4"}'),
+      supernetFree: get(
+        'kontena_ipam_supernet_free_subnets{supernet="10.80.0.0/12",family="ipv4"}',
+      ),
+      supernets: [...m.keys()].filter((k) => k.startsWith('kontena_ipam_supernet_subnets{')),
     }).toEqual({
       poolOk: 1,
       poolRejected: 1,
@@ -115,6 +121,9 @@ describe('the plugin on /metrics', () => {
       size: 254,
       allocated: 3,
       build: 1,
+      supernetSubnets: 4096,
+      supernetFree: 4095,
+      supernets: ['kontena_ipam_supernet_subnets{supernet="10.80.0.0/12",family="ipv4"}'],
     });
     expect(get('process_resident_memory_bytes')).toBeGreaterThan(0);
     // The durations are real: the three allocations took some time, none more than a minute.

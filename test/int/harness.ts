@@ -37,6 +37,8 @@ export interface IpamNode {
   addresses: DockerAddresses;
   /** What the node's AddressAllocator keeps per pool. */
   states: PoolStates;
+  /** The node's PoolAllocator itself (what `pools` calls as dockerd would). */
+  poolAllocator: PoolAllocator;
   store: AllocationStore;
   cleanup: CleanupStore;
   connection: EtcdConnection;
@@ -83,6 +85,7 @@ export async function startNode(opts: NodeOptions): Promise<IpamNode> {
     pools: dockerPools(moduleRef.get(PoolAllocator)),
     addresses: dockerAddresses(moduleRef.get(AddressAllocator)),
     states: moduleRef.get(PoolStates),
+    poolAllocator: moduleRef.get(PoolAllocator),
     store: moduleRef.get(AllocationStore),
     cleanup: moduleRef.get(CleanupStore),
     connection: moduleRef.get(EtcdConnection),

@@ -108,4 +108,31 @@ describe('a list of supernets on a real etcd', () => {
     expect(carved).toEqual(['fd00:90::/120', 'fd00:90::100/120', 'fd00:91::/112']);
     expect(carved.every((c) => Prefix.parse(c).family === 6)).toBe(true);
   });
+
+  it('should count the subnets and the free ones of each supernet, IPv6 once known', async () => {
+    const a = await node('node-a', { ...LIST, KONTENA_IPAM_SUPERNET6: 'fd00:90::/119:120' });
+    const usage = async () =>
+      (await a.poolAllocator.supernetUsage(a.store.deadline())).map((u) => [
+        u.supernet.toString(),
+        u.length,
+        u.subnets,
+        u.free,
+      ]);
+    await a.pools.requestPool(dynamic('first'));
+    // a static pool over part of the second supernet: the /26s it covers are not free
+    await a.pools.requestPool({ options: { network: 'st' }, v6: false, pool: '172.30.0.0/25' });
+    await a.pools.requestPool(v6('six'));
+    expect(await usage()).toEqual([
+      ['10.200.0.0/23', 24, 2n, 1n],
+      ['172.30.0.0/24', 26, 4n, 2n],
+      ['192.168.100.0/24', 24, 1n, 1n],
+      ['fd00:90::/119', 120, 2n, 1n],
+    ]);
+    // another node's pools count too, once the watch brings them: the numbers are the cluster's
+    const b = await node('node-b');
+    await b.pools.requestPool(dynamic('second'));
+    await expect
+      .poll(async () => (await usage())[0], { timeout: 5000 })
+      .toEqual(['10.200.0.0/23', 24, 2n, 0n]);
+  });
 });

@@ -3,13 +3,13 @@ import { NestFactory } from '@nestjs/core';
 
 import type { IpamConfig } from '#app/config';
 import type { IpamLogger } from '#app/logging';
-import { PoolStates } from '#app/allocator';
+import { PoolAllocator, PoolStates } from '#app/allocator';
 import { METRICS } from '#app/metrics';
 import { AllocationStore, EtcdConnection, NodeRegistration } from '#app/store';
 
 import { AppModule, type Listeners } from './app.module.js';
 import { readiness } from './health/health-server.js';
-import { poolSamples } from './health/pool-samples.js';
+import { poolSamples, supernetSamples } from './health/pool-samples.js';
 import {
   PLUGIN_APP_OPTIONS,
   PluginHttpAdapter,
@@ -57,9 +57,11 @@ export async function start(
     const registration = app.get(NodeRegistration);
     health.attach(() => readiness(store.status(), socket.status(), registration.status()));
     const [states, allocation] = [app.get(PoolStates), app.get(AllocationStore)];
+    const pools = app.get(PoolAllocator);
     METRICS.sources = {
       etcdUp: () => store.status().ready,
       pools: () => poolSamples(states, allocation),
+      supernets: () => supernetSamples(pools, allocation),
     };
   } catch (e) {
     logger.error(

@@ -13,7 +13,13 @@ import {
   type PoolReply,
   type PoolRequest,
 } from '#app/ipam';
-import { Prefix, firstFreeSubnetIn, sortedIntervals, type SortedIntervals } from '#app/net';
+import {
+  Prefix,
+  firstFreeSubnetIn,
+  sortedIntervals,
+  supernetUsage,
+  type SortedIntervals,
+} from '#app/net';
 import {
   AllocationStore,
   newNonce,
@@ -56,6 +62,14 @@ const NO_CONTAINER_RANGES: readonly { range: Prefix; what: string }[] = [
 /** Smallest IPv4 pool prefix length; the largest is /30 (a /31 or /32 has no room for hosts). */
 const MIN_POOL_LENGTH = 8;
 const MAX_POOL_LENGTH = 30;
+
+/** A supernet, how many subnets of its length it has, and how many overlap no pool. */
+export interface SupernetUsage {
+  supernet: Prefix;
+  length: number;
+  subnets: bigint;
+  free: bigint;
+}
 
 /** One RequestPool in progress: what it asks for and what its rounds have learned so far. */
 interface PoolCall {
@@ -241,6 +255,23 @@ export class PoolAllocator implements OnModuleDestroy {
     return round.fromView && round.attempt < 3
       ? { again: 'view', atLeast: String(BigInt(view.revision) + 1n) }
       : { again: 'fresh' };
+  }
+
+  /**
+   * Each supernet dynamic pools come from (KONTENA_IPAM_SUPERNET, then the IPv6 ones this node
+   * knows), with how many subnets of its length it has and how many overlap no pool: the
+   * cluster's numbers from the watched subnets, this host's routes aside (for the metrics).
+   */
+  async supernetUsage(deadline: Deadline): Promise<SupernetUsage[]> {
+    // The view with this node's own last pool in it (as RequestPool reads it).
+    const view =
+      (await this.subnets.view(deadline, this.lastCreate)) ??
+      toSubnetView(await this.store.listSubnets(deadline));
+    const pools = view.reserved.map((r) => r.prefix);
+    return [...this.supernets, ...this.supernet6.known()].map(({ prefix, length }) => {
+      const { subnets, free } = supernetUsage(prefix, length, pools);
+      return { supernet: prefix, length, subnets, free };
+    });
   }
 
   async releasePool(poolId: string): Promise<void> {

@@ -31,6 +31,8 @@ export interface Supernet {
  */
 export class Supernet6 {
   private stored?: Promise<Supernet[]>;
+  /** The cluster's supernet once read: what {@link known} answers without asking etcd. */
+  private read?: Supernet[];
 
   constructor(
     private readonly store: AllocationStore,
@@ -40,11 +42,8 @@ export class Supernet6 {
 
   /** The supernets, once known; a failed read (etcd down past `deadline`) is tried again next time. */
   get(deadline: Deadline): Promise<Supernet[]> {
-    const configured = this.config.supernets6;
-    if (configured !== undefined) {
-      return Promise.resolve(
-        configured.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength })),
-      );
+    if (this.config.supernets6 !== undefined) {
+      return Promise.resolve([...this.known()]);
     }
     if (!this.stored) {
       const reading = this.claim(deadline);
@@ -78,6 +77,18 @@ export class Supernet6 {
         ? `IPv6 supernet of the cluster: ${prefix.toString()}, a unique local /48 chosen by node ${this.config.nodeId} (every node uses it unless it sets KONTENA_IPAM_SUPERNET6)`
         : `IPv6 supernet of the cluster: ${prefix.toString()}, as stored in etcd (every node uses it unless it sets KONTENA_IPAM_SUPERNET6)`,
     );
-    return [{ prefix, length: this.config.subnet6Length }];
+    this.read = [{ prefix, length: this.config.subnet6Length }];
+    return this.read;
+  }
+
+  /**
+   * The supernets as far as this node knows them now, without claiming one: the configured ones,
+   * or the cluster's once a dynamic IPv6 pool read it; else none (for the metrics).
+   */
+  known(): readonly Supernet[] {
+    const configured = this.config.supernets6;
+    return configured === undefined
+      ? (this.read ?? [])
+      : configured.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength }));
   }
 }

@@ -93,4 +93,33 @@ describe('IpamMetrics', () => {
     const { body } = await m.scrape();
     expect(samples(body, 'kontena_ipam_pool_allocated')).toEqual({});
   });
+
+  it('should show each supernet with its subnets and the free ones, and none when the source fails', async () => {
+    const m = new IpamMetrics();
+    let fail = false;
+    m.sources = {
+      supernets: () =>
+        fail
+          ? Promise.reject(new Error('etcd down'))
+          : Promise.resolve([
+              { supernet: '10.80.0.0/12', family: 'ipv4' as const, subnets: 4096n, free: 4090n },
+              { supernet: '172.30.0.0/16', family: 'ipv4' as const, subnets: 1024n, free: 1024n },
+              { supernet: 'fd00:1::/48', family: 'ipv6' as const, subnets: 65_536n, free: 0n },
+            ]),
+    };
+    let { body } = await m.scrape();
+    expect(samples(body, 'kontena_ipam_supernet_subnets')).toEqual({
+      '{supernet="10.80.0.0/12",family="ipv4"}': '4096',
+      '{supernet="172.30.0.0/16",family="ipv4"}': '1024',
+      '{supernet="fd00:1::/48",family="ipv6"}': '65536',
+    });
+    expect(samples(body, 'kontena_ipam_supernet_free_subnets')).toEqual({
+      '{supernet="10.80.0.0/12",family="ipv4"}': '4090',
+      '{supernet="172.30.0.0/16",family="ipv4"}': '1024',
+      '{supernet="fd00:1::/48",family="ipv6"}': '0',
+    });
+    fail = true;
+    ({ body } = await m.scrape());
+    expect(samples(body, 'kontena_ipam_supernet_free_subnets')).toEqual({});
+  });
 });

@@ -13,6 +13,17 @@ export interface PoolSample {
   allocated: bigint;
 }
 
+/** One supernet dynamic pools come from, as the supernet gauges show it on a scrape. */
+export interface SupernetSample {
+  /** the supernet in CIDR notation */
+  supernet: string;
+  family: 'ipv4' | 'ipv6';
+  /** subnets of the supernet's pool length in it */
+  subnets: bigint;
+  /** of those, the ones that overlap no pool */
+  free: bigint;
+}
+
 /** Buckets of a Docker call's duration: sub-millisecond calls up to ETCD_WAIT_TIMEOUT's scale. */
 const DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -31,7 +42,11 @@ export class IpamMetrics {
   readonly registry = new Registry();
   recording = true;
   /** Set by the plugin once its app is up; until then the gauges are empty. */
-  sources: { etcdUp?: () => boolean; pools?: () => Promise<PoolSample[]> } = {};
+  sources: {
+    etcdUp?: () => boolean;
+    pools?: () => Promise<PoolSample[]>;
+    supernets?: () => Promise<SupernetSample[]>;
+  } = {};
 
   private readonly requests = new Counter({
     name: 'kontena_ipam_requests_total',
@@ -63,6 +78,8 @@ export class IpamMetrics {
   private readonly observed = new Map<string, { observe(v: number): void }>();
   /** The pools' samples of the scrape under way (read once for both pool gauges). */
   private samples: PoolSample[] = [];
+  /** The supernets' samples of the scrape under way (read once for both supernet gauges). */
+  private supernetSamples: SupernetSample[] = [];
 
   private readonly build = new Gauge({
     name: 'kontena_ipam_build_info',
@@ -92,6 +109,20 @@ export class IpamMetrics {
     labelNames: ['pool', 'family'] as const,
     registers: [this.registry],
     collect: () => this.setPools(this.poolAllocated, 'allocated'),
+  });
+  private readonly supernetSubnets: Gauge<'supernet' | 'family'> = new Gauge({
+    name: 'kontena_ipam_supernet_subnets',
+    help: "Subnets of each supernet's dynamic pool length in it",
+    labelNames: ['supernet', 'family'] as const,
+    registers: [this.registry],
+    collect: () => this.setSupernets(this.supernetSubnets, 'subnets'),
+  });
+  private readonly supernetFree: Gauge<'supernet' | 'family'> = new Gauge({
+    name: 'kontena_ipam_supernet_free_subnets',
+    help: "Subnets of each supernet's dynamic pool length that overlap no pool, in the cluster",
+    labelNames: ['supernet', 'family'] as const,
+    registers: [this.registry],
+    collect: () => this.setSupernets(this.supernetFree, 'free'),
   });
 
   constructor() {
@@ -134,12 +165,25 @@ export class IpamMetrics {
     }
   }
 
+  private setSupernets(gauge: Gauge<'supernet' | 'family'>, field: 'subnets' | 'free'): void {
+    gauge.reset();
+    for (const s of this.supernetSamples) {
+      gauge.set({ supernet: s.supernet, family: s.family }, Number(s[field]));
+    }
+  }
+
   /**
-   * The text format of every metric, and its content type, for GET /metrics. The pools are
-   * sampled first, once for both pool gauges; a source that fails leaves them empty.
+   * The text format of every metric, and its content type, for GET /metrics. The pools and the
+   * supernets are sampled first, once for both gauges of each; a source that fails leaves its
+   * gauges empty.
    */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    this.samples = (await this.sources.pools?.().catch(() => undefined)) ?? [];
+    const [pools, supernets] = await Promise.all([
+      this.sources.pools?.().catch(() => undefined),
+      this.sources.supernets?.().catch(() => undefined),
+    ]);
+    this.samples = pools ?? [];
+    this.supernetSamples = supernets ?? [];
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -7,6 +7,7 @@ export {
   firstFreeSubnet,
   firstFreeSubnetIn,
   sortedIntervals,
+  supernetUsage,
   withInterval,
   withoutInterval,
   type SortedIntervals,

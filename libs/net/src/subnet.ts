@@ -151,3 +151,48 @@ export function firstFreeSubnetIn(
   }
   return Prefix.of(Addr.fromBigInt(supernet.family, candidate), length);
 }
+
+/**
+ * How many subnets of `length` the supernet has, how many of the pools lie in it (`carved`), and
+ * how many of those subnets overlap no pool (`free`: a pool longer than the length takes one, a
+ * shorter one all it covers). Interval arithmetic on bigints: exact for an IPv6 /48 of /64s.
+ */
+export function supernetUsage(
+  supernet: Prefix,
+  length: number,
+  pools: Iterable<Prefix>,
+): { subnets: bigint; carved: bigint; free: bigint } {
+  const bits = BigInt(supernet.addr.bits - length);
+  const total = length >= supernet.length ? 1n << BigInt(length - supernet.length) : 0n;
+  const [start, end] = intervalOf(supernet);
+  const blocks: [bigint, bigint][] = [];
+  let carved = 0n;
+  for (const p of pools) {
+    if (!p.overlaps(supernet)) {
+      continue;
+    }
+    if (supernet.containsPrefix(p)) {
+      carved++;
+    }
+    const [a, b] = intervalOf(p);
+    const from = a > start ? a : start;
+    const to = b < end ? b : end;
+    blocks.push([(from - start) >> bits, (to - start) >> bits]);
+  }
+  return { subnets: total, carved, free: total - coveredCount(blocks) };
+}
+
+/** How many integers the inclusive ranges cover together. */
+function coveredCount(ranges: [bigint, bigint][]): bigint {
+  ranges.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  let covered = 0n;
+  let upTo = -1n;
+  for (const [a, b] of ranges) {
+    const from = a > upTo ? a : upTo + 1n;
+    if (b >= from) {
+      covered += b - from + 1n;
+      upTo = b;
+    }
+  }
+  return covered;
+}

@@ -1,4 +1,4 @@
-import { intervalOf, Prefix } from '#app/net';
+import { Prefix, supernetUsage } from '#app/net';
 import type { IpamConfig, SupernetConfig } from '#app/config';
 import type { CleanupPassRecord, StoredPlan } from '#app/store';
 
@@ -112,56 +112,18 @@ export function planView(
   };
 }
 
-/**
- * How many subnets of `subnetLength` the supernet has, how many pools lie in it, and how many
- * of those subnets overlap no pool (a pool longer than the length takes one, a shorter one all
- * it covers). Interval arithmetic on bigints: exact for an IPv6 /48 of /64s.
- */
+/** A supernet's line of `show`: {@link supernetUsage} (libs/net) of the pools. */
 export function supernetRow(
   supernet: Prefix,
   subnetLength: number,
   pools: readonly Prefix[],
 ): SupernetRow {
-  const bits = BigInt(supernet.addr.bits - subnetLength);
-  const total = subnetLength >= supernet.length ? 1n << BigInt(subnetLength - supernet.length) : 0n;
-  const [start, end] = intervalOf(supernet);
-  const blocks: [bigint, bigint][] = [];
-  let carved = 0n;
-  for (const p of pools) {
-    if (!p.overlaps(supernet)) {
-      continue;
-    }
-    if (supernet.containsPrefix(p)) {
-      carved++;
-    }
-    const [a, b] = intervalOf(p);
-    const from = a > start ? a : start;
-    const to = b < end ? b : end;
-    blocks.push([(from - start) >> bits, (to - start) >> bits]);
-  }
   return {
     family: familyName(supernet),
     supernet: supernet.toString(),
     subnetLength,
-    subnets: total,
-    carved,
-    free: total - coveredCount(blocks),
+    ...supernetUsage(supernet, subnetLength, pools),
   };
-}
-
-/** How many integers the inclusive ranges cover together. */
-function coveredCount(ranges: [bigint, bigint][]): bigint {
-  ranges.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  let covered = 0n;
-  let upTo = -1n;
-  for (const [a, b] of ranges) {
-    const from = a > upTo ? a : upTo + 1n;
-    if (b >= from) {
-      covered += b - from + 1n;
-      upTo = b;
-    }
-  }
-  return covered;
 }
 
 /** Every node that is a member, has a running plugin or has recorded a cleanup pass. */

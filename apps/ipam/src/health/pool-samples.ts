@@ -1,5 +1,5 @@
-import type { PoolStates } from '#app/allocator';
-import type { PoolSample } from '#app/metrics';
+import type { PoolAllocator, PoolStates } from '#app/allocator';
+import type { PoolSample, SupernetSample } from '#app/metrics';
 import type { AllocationStore } from '#app/store';
 
 /**
@@ -25,4 +25,21 @@ export async function poolSamples(
       };
     }),
   );
+}
+
+/**
+ * The supernet gauges' samples on a scrape: each supernet of this node's configuration (and the
+ * cluster's IPv6 one once known), counted against every pool's subnet in the watched view.
+ */
+export async function supernetSamples(
+  pools: PoolAllocator,
+  store: AllocationStore,
+): Promise<SupernetSample[]> {
+  const usage = await pools.supernetUsage(store.deadline());
+  return usage.map((u) => ({
+    supernet: u.supernet.toString(),
+    family: u.supernet.family === 4 ? 'ipv4' : 'ipv6',
+    subnets: u.subnets,
+    free: u.free,
+  }));
 }
