@@ -95,6 +95,19 @@ describe('EtcdConnection.withEtcd', () => {
     expect(status.ready).toBe(false);
   });
 
+  it('should say how long it really waited when its bound was shorter than ETCD_WAIT_TIMEOUT', async () => {
+    const etcd = new EtcdConnection(
+      loadConfig({ NODE_ID: 'unit', ETCD_ENDPOINT: 'http://etcd-1:2379', ETCD_WAIT_TIMEOUT: '60' }),
+    );
+    vi.spyOn(etcd, 'serverVersion').mockResolvedValue('3.4.23');
+    const err = grpc(14, '14 UNAVAILABLE: No connection established');
+    const outcome = await etcd
+      .withEtcd(() => Promise.reject(err), Date.now() + 400)
+      .catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(StoreUnavailable);
+    expect((outcome as Error).message).toMatch(/\(gave up after waiting 0\.[4-9] s\)$/);
+  });
+
   it('should hand any other error to the caller as it is (a compacted revision)', async () => {
     const err = grpc(11, '11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted');
     const { outcome, calls } = await failWith(err, 10_000);
