@@ -339,7 +339,6 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
    * older than 3.3; any other error (a compacted revision) as it is.
    */
   async withEtcd<T>(call: (options: CallOptions) => Promise<T>, deadline: Deadline): Promise<T> {
-    const started = Date.now();
     let pause = 100;
     for (;;) {
       try {
@@ -378,7 +377,7 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
         this.markDown(err);
         const remaining = deadline - Date.now();
         if (this.closed || remaining <= 0) {
-          throw this.gaveUp({ started, deadline });
+          throw this.gaveUp({ deadline });
         }
         await sleep(Math.min(pause, remaining));
         pause = Math.min(pause * 2, 1_000);
@@ -388,24 +387,18 @@ export class EtcdConnection implements OnModuleInit, OnModuleDestroy {
 
   /**
    * What a request that waited until its deadline is told: the last problem with etcd (or, if
-   * etcd answers but not in time, that), and how long it waited: ETCD_WAIT_TIMEOUT for a Docker
-   * call; the time it really waited for a call with a shorter bound (a lease revoked while the
-   * plugin stops), or that it stopped waiting because the plugin is stopping.
+   * etcd answers but not in time, that), and how long it waited (ETCD_WAIT_TIMEOUT: a request's
+   * etcd calls share its deadline); or, for a wait cut short, that the plugin is stopping.
    */
-  private gaveUp(wait?: { started: number; deadline: Deadline }): StoreUnavailable {
+  private gaveUp(wait?: { deadline: Deadline }): StoreUnavailable {
     const problem = this.up
       ? `etcd at ${this.config.etcd.endpoints.join(',')} did not answer in time`
       : this.lastProblem;
-    const full = this.config.etcd.waitTimeoutSeconds;
     if (wait && this.closed && Date.now() < wait.deadline) {
       return new StoreUnavailable(`${problem} (stopped waiting: the plugin is shutting down)`);
     }
-    const bound = wait ? (wait.deadline - wait.started) / 1000 : full;
-    const waited =
-      bound < full / 2 && wait
-        ? `${((Date.now() - wait.started) / 1000).toFixed(1)} s`
-        : `${Math.round(full)} s`;
-    return new StoreUnavailable(`${problem} (gave up after waiting ${waited})`);
+    const waited = Math.round(this.config.etcd.waitTimeoutSeconds);
+    return new StoreUnavailable(`${problem} (gave up after waiting ${waited} s)`);
   }
 
   private kv(): KVClient {
