@@ -38,7 +38,7 @@ import {
 import { checkDeadline } from './deadline.js';
 import { PoolStates } from './pool-states.js';
 import { checkV6PoolRequest } from './pool-request-v6.js';
-import { Supernet6, type Supernet } from './supernet6.js';
+import { Supernet6, toSupernets, type Supernet } from './supernet6.js';
 import { SubnetCache, toSubnetView, type SubnetView } from './subnet-cache.js';
 import { checkSubnetLength, verifySameLength } from './subnet-length.js';
 import {
@@ -100,8 +100,6 @@ export class PoolAllocator implements OnModuleDestroy {
   /** KONTENA_IPAM_SUPERNET, in the order they are tried. */
   private readonly supernets: readonly Supernet[];
   private readonly supernet6: Supernet6;
-  /** KONTENA_IPAM_SUPERNET6; undefined: the cluster's ULA /48, read on the first dynamic pool. */
-  private readonly configuredSupernets6?: readonly Supernet[];
   /** The revision of the last pool this node created: the subnet view must include it. */
   private lastCreate?: string;
 
@@ -112,11 +110,8 @@ export class PoolAllocator implements OnModuleDestroy {
     private readonly addressStates: PoolStates,
   ) {
     this.subnets = new SubnetCache(store);
-    this.supernets = supernetsOf(config.supernets);
+    this.supernets = toSupernets(config.supernets);
     this.supernet6 = new Supernet6(store, config, this.log);
-    if (config.supernets6 !== undefined) {
-      this.configuredSupernets6 = supernetsOf(config.supernets6);
-    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -131,7 +126,7 @@ export class PoolAllocator implements OnModuleDestroy {
    */
   async requestPool(wanted: PoolRequest): Promise<PoolReply> {
     checkPoolRequest(wanted);
-    checkSubnetLength(wanted, wanted.v6 ? this.configuredSupernets6 : this.supernets);
+    checkSubnetLength(wanted, wanted.v6 ? this.supernet6.configured : this.supernets);
     checkExclusions(wanted);
     const call: PoolCall = {
       id:
@@ -386,10 +381,6 @@ export function firstFreeInList(
     }
   }
   return undefined;
-}
-
-function supernetsOf(list: IpamConfig['supernets']): Supernet[] {
-  return list.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength }));
 }
 
 /** Semantic checks of RequestPool that need no etcd: all of them happen before any write. */

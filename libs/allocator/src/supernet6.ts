@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
-import type { IpamConfig } from '#app/config';
+import type { IpamConfig, SupernetConfig } from '#app/config';
 import { MAX_V6_POOL_LENGTH, Unsupported } from '#app/ipam';
 import { Addr, Prefix } from '#app/net';
 import { newNonce, type AllocationStore, type Deadline } from '#app/store';
@@ -29,8 +29,15 @@ export interface Supernet {
  * `supernet6` in etcd) and read by the others, so every node carves from the same one. Read once
  * per process, on the first dynamic IPv6 RequestPool: start-up never needs etcd.
  */
+/** A supernet list of the configuration, parsed (libs/config validated it). */
+export function toSupernets(list: readonly SupernetConfig[]): Supernet[] {
+  return list.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength }));
+}
+
 export class Supernet6 {
-  private stored?: Promise<Supernet[]>;
+  /** KONTENA_IPAM_SUPERNET6; undefined: the cluster's ULA /48, read on the first dynamic pool. */
+  readonly configured?: readonly Supernet[];
+  private stored?: Promise<readonly Supernet[]>;
   /** The cluster's supernet once read: what {@link known} answers without asking etcd. */
   private read?: Supernet[];
 
@@ -38,12 +45,16 @@ export class Supernet6 {
     private readonly store: AllocationStore,
     private readonly config: IpamConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (config.supernets6 !== undefined) {
+      this.configured = toSupernets(config.supernets6);
+    }
+  }
 
   /** The supernets, once known; a failed read (etcd down past `deadline`) is tried again next time. */
-  get(deadline: Deadline): Promise<Supernet[]> {
-    if (this.config.supernets6 !== undefined) {
-      return Promise.resolve([...this.known()]);
+  get(deadline: Deadline): Promise<readonly Supernet[]> {
+    if (this.configured !== undefined) {
+      return Promise.resolve(this.configured);
     }
     if (!this.stored) {
       const reading = this.claim(deadline);
@@ -86,9 +97,6 @@ export class Supernet6 {
    * or the cluster's once a dynamic IPv6 pool read it; else none (for the metrics).
    */
   known(): readonly Supernet[] {
-    const configured = this.config.supernets6;
-    return configured === undefined
-      ? (this.read ?? [])
-      : configured.map((s) => ({ prefix: Prefix.parse(s.supernet), length: s.subnetLength }));
+    return this.configured ?? this.read ?? [];
   }
 }

@@ -18,6 +18,13 @@ const stored = (id: string, subnet: string): StoredPool => ({
   createRevision: '1',
 });
 const DRIVERS = ['kontena-ipam'];
+/** A dual-stack network created without --ipam-opt network=NAME: its pools are private. */
+const privateDualStack = net('private', {
+  configs: [
+    { subnet: '10.81.0.0/24', auxAddresses: [] },
+    { subnet: 'fd00:2::/64', auxAddresses: [] },
+  ],
+});
 
 describe('planRepair', () => {
   it('should plan one pool per id, a reference per network, every address once', () => {
@@ -175,14 +182,7 @@ describe('planRepair', () => {
 
   it('should find the private IPv6 pool of a dual-stack network by its subnet', () => {
     const plan = planRepair(
-      [
-        net('private', {
-          configs: [
-            { subnet: '10.81.0.0/24', auxAddresses: [] },
-            { subnet: 'fd00:2::/64', auxAddresses: [] },
-          ],
-        }),
-      ],
+      [privateDualStack],
       DRIVERS,
       [stored('local-4', '10.81.0.0/24'), stored('local-6', 'fd00:2::/64')],
       'n1',
@@ -192,19 +192,7 @@ describe('planRepair', () => {
   });
 
   it('should say so when the IPv6 pool of a private network is not in etcd, and plan the IPv4 one', () => {
-    const plan = planRepair(
-      [
-        net('private', {
-          configs: [
-            { subnet: '10.81.0.0/24', auxAddresses: [] },
-            { subnet: 'fd00:2::/64', auxAddresses: [] },
-          ],
-        }),
-      ],
-      DRIVERS,
-      [stored('local-4', '10.81.0.0/24')],
-      'n1',
-    );
+    const plan = planRepair([privateDualStack], DRIVERS, [stored('local-4', '10.81.0.0/24')], 'n1');
     expect(plan.pools.map((p) => p.id)).toEqual(['local-4']);
     expect(plan.problems).toEqual([
       expect.stringMatching(
