@@ -77,8 +77,12 @@ describe.skipIf(!endpoints[0]?.startsWith('http://'))(
       const snapshot = await b.cleanup.snapshot(b.cleanup.deadline());
       expect(checkStore(snapshot.entries).violations.map((v) => v.message)).toEqual([]);
       // node-a watched subnets/ again after the first cut: etcd3 re-watching on its own (each
-      // re-watch cut), or node-a listing afresh and watching anew.
-      expect(proxy.watchesCut + proxy.watchesRunning).toBeGreaterThan(1);
+      // re-watch cut), or node-a listing afresh and watching anew. The running count is of this
+      // instant (a re-list closes the watch a moment before it opens the next): wait, bounded.
+      await vi.waitFor(() => expect(proxy.watchesCut + proxy.watchesRunning).toBeGreaterThan(1), {
+        timeout: 5_000,
+        interval: 100,
+      });
     }
 
     it('should give no pool a subnet another node reserved while the watch was cut', async () => {
